@@ -1,0 +1,34 @@
+# Two entry points that do all setup on a fresh machine: `make test`, `make demo`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test demo lint typecheck bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check amqpmock pytest_plugin tests bench
+	$(VENV)/bin/ruff format --check amqpmock pytest_plugin tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+test: lint typecheck
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(PY) -m amqpmock.demo
+
+bench: $(STAMP)
+	$(PY) bench/routing.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,171 @@
+"""A throwaway real RabbitMQ node for differential tests and benchmarks.
+
+Rules this module keeps:
+- The node runs Debian's ``rabbitmq-server`` in the foreground as the current user,
+  with its own temporary HOME, data directory, node name and free loopback ports, so
+  several can run side by side and none touches the system's node.
+- It is an adapter (subprocess, sockets, wall clock), never imported by the core.
+- When the server binary is missing it raises ``RabbitMQUnavailable`` with the command
+  that installs it: callers fail loudly, they do not skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+SERVER_BINARY = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+INSTALL_HINT = "apt-get update && apt-get install -y rabbitmq-server"
+
+
+class RabbitMQUnavailable(RuntimeError):
+    """Debian's rabbitmq-server is not installed or did not start."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on ``host`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _port_answers(host: str, port: int) -> bool:
+    """True when the port speaks AMQP (answers a protocol header with bytes)."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as sock:
+            sock.sendall(b"AMQP\x00\x00\x09\x01")
+            sock.settimeout(2.0)
+            return bool(sock.recv(8))
+    except OSError:
+        return False
+
+
+@dataclass
+class RabbitMQNode:
+    """One RabbitMQ node on a free loopback port. Use as a context manager."""
+
+    user: str = "guest"
+    password: str = "guest"
+    host: str = "127.0.0.1"
+    port: int = 0
+    startup_timeout: float = 60.0
+    workdir: Path | None = None
+    _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _own_workdir: bool = field(default=False, repr=False)
+    started_in: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"amqp://{self.user}:{self.password}@{self.host}:{self.port}/%2F"
+
+    @property
+    def pid_file(self) -> Path:
+        assert self.workdir is not None
+        return self.workdir / "rabbit.pid"
+
+    def start(self) -> RabbitMQNode:
+        if not os.path.exists(SERVER_BINARY):
+            raise RabbitMQUnavailable(f"{SERVER_BINARY} not found; install it with: {INSTALL_HINT}")
+        if self.workdir is None:
+            self.workdir = Path(tempfile.mkdtemp(prefix="amqpmock-rabbit-"))
+            self._own_workdir = True
+        if not self.port:
+            self.port = free_port(self.host)
+        dist_port = free_port(self.host)
+        work = self.workdir
+        (work / "enabled_plugins").write_text("[].\n")
+        (work / "rabbitmq.conf").write_text(
+            "loopback_users = none\n"
+            f"default_user = {self.user}\n"
+            f"default_pass = {self.password}\n"
+            "log.console = false\n"
+            "log.file.level = warning\n"
+        )
+        env = dict(os.environ)
+        env.update(
+            HOME=str(work),
+            RABBITMQ_NODENAME=f"amqpmock{self.port}@localhost",
+            RABBITMQ_NODE_IP_ADDRESS=self.host,
+            RABBITMQ_NODE_PORT=str(self.port),
+            RABBITMQ_DIST_PORT=str(dist_port),
+            RABBITMQ_MNESIA_BASE=str(work / "mnesia"),
+            RABBITMQ_LOG_BASE=str(work / "log"),
+            RABBITMQ_LOGS=str(work / "log" / "rabbit.log"),
+            RABBITMQ_PID_FILE=str(self.pid_file),
+            RABBITMQ_ENABLED_PLUGINS_FILE=str(work / "enabled_plugins"),
+            RABBITMQ_CONFIG_FILE=str(work / "rabbitmq"),
+            ERL_EPMD_ADDRESS="127.0.0.1",
+        )
+        began = time.perf_counter()
+        self._proc = subprocess.Popen(
+            [SERVER_BINARY],
+            env=env,
+            stdout=(work / "stdout.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = began + self.startup_timeout
+        while time.perf_counter() < deadline:
+            if self._proc.poll() is not None:
+                out = (work / "stdout.log").read_text(errors="replace")[-2000:]
+                raise RabbitMQUnavailable(f"rabbitmq-server exited early:\n{out}")
+            if _port_answers(self.host, self.port):
+                self.started_in = time.perf_counter() - began
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RabbitMQUnavailable(f"rabbitmq-server did not answer within {self.startup_timeout}s")
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            pid: int | None = None
+            with contextlib.suppress(OSError, ValueError):
+                pid = int(self.pid_file.read_text().strip())
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                if pid is not None:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        if self._own_workdir and self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def __enter__(self) -> RabbitMQNode:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def rabbitmq_node(**kwargs: object) -> Iterator[RabbitMQNode]:
+    """``with rabbitmq_node() as node: ... node.url``"""
+    node = RabbitMQNode(**kwargs)  # type: ignore[arg-type]
+    with node:
+        yield node
