@@ -76,7 +76,9 @@ class RabbitMQNode:
 
     def start(self) -> RabbitMQNode:
         if not os.path.exists(SERVER_BINARY):
-            raise RabbitMQUnavailable(f"{SERVER_BINARY} not found; install it with: {INSTALL_HINT}")
+            raise RabbitMQUnavailable(
+                f"{SERVER_BINARY} not found; install it with: {INSTALL_HINT}"
+            )
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="amqpmock-rabbit-"))
             self._own_workdir = True

@@ -1,0 +1,321 @@
+"""Messages, queue entries, exchanges and queues: the broker's data, and the queue's
+own bookkeeping (ready order, expiry, length limits).
+
+Rules this module keeps:
+- A queue holds ready entries in publication order (per priority level); a requeued
+  entry goes back to the position it was published at, with ``redelivered`` set.
+- Nothing here routes or delivers: queues only store and give up entries; the broker
+  decides who gets them. Time arrives as arguments.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pamqp.commands import Basic
+
+from amqpmock.fake.routing import ExchangeType
+
+if TYPE_CHECKING:
+    from amqpmock.fake.broker import Channel, CoreConnection
+
+
+@dataclass(slots=True, eq=False)
+class Message:
+    """One published message: what the client sent, and where it was published."""
+
+    exchange: str
+    routing_key: str
+    properties: Basic.Properties
+    body: bytes
+    published_at: float
+    id: int = 0
+
+    @property
+    def headers(self) -> dict[str, Any]:
+        return self.properties.headers or {}
+
+
+@dataclass(slots=True, eq=False)
+class Entry:
+    """A message's place in one queue."""
+
+    seq: int
+    message: Message
+    expires_at: float | None
+    priority: int = 0
+    redelivered: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.message.body)
+
+
+@dataclass(slots=True, eq=False)
+class Exchange:
+    name: str
+    type: str
+    routing: ExchangeType
+    durable: bool = False
+    auto_delete: bool = False
+    internal: bool = False
+    arguments: dict[str, Any] = field(default_factory=dict)
+    # (destination, routing_key, args_key) -> arguments; destinations are Queue/Exchange
+    bindings: dict[tuple[Any, str, str], dict[str, Any]] = field(default_factory=dict)
+    predeclared: bool = False
+
+    @property
+    def alternate_exchange(self) -> str | None:
+        ae = self.arguments.get("alternate-exchange")
+        if isinstance(ae, bytes):
+            ae = ae.decode()
+        return ae if isinstance(ae, str) else None
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return f"<Exchange {self.name!r} {self.type}>"
+
+
+@dataclass(slots=True, eq=False)
+class Consumer:
+    tag: str
+    queue: Queue
+    channel: Channel
+    no_ack: bool
+    exclusive: bool
+    prefetch: int  # 0: unlimited
+    arguments: dict[str, Any] = field(default_factory=dict)
+    unacked: int = 0
+
+    def has_capacity(self) -> bool:
+        if not self.channel.flow_active:
+            return False
+        if self.no_ack:
+            return True
+        if self.prefetch and self.unacked >= self.prefetch:
+            return False
+        limit = self.channel.global_prefetch
+        return not (limit and self.channel.unacked_count() >= limit)
+
+
+class Queue:
+    """A queue's state: ready entries, consumers, arguments and limits."""
+
+    def __init__(
+        self,
+        name: str,
+        vhost: str,
+        *,
+        durable: bool = False,
+        exclusive_owner: CoreConnection | None = None,
+        auto_delete: bool = False,
+        arguments: dict[str, Any] | None = None,
+        now: float = 0.0,
+    ) -> None:
+        self.name = name
+        self.vhost = vhost
+        self.durable = durable
+        self.exclusive_owner = exclusive_owner
+        self.exclusive = exclusive_owner is not None
+        self.auto_delete = auto_delete
+        self.arguments: dict[str, Any] = dict(arguments or {})
+        self.consumers: list[Consumer] = []
+        self._rr = 0
+        self.had_consumers = False
+        self.deleted = False
+        self.last_used = now
+        args = self.arguments
+        self.message_ttl: int | None = _int_arg(args, "x-message-ttl")
+        self.expires: int | None = _int_arg(args, "x-expires")
+        self.max_length: int | None = _int_arg(args, "x-max-length")
+        self.max_length_bytes: int | None = _int_arg(args, "x-max-length-bytes")
+        self.overflow: str = _str_arg(args, "x-overflow") or "drop-head"
+        self.dlx: str | None = _str_arg(args, "x-dead-letter-exchange")
+        self.dlrk: str | None = _str_arg(args, "x-dead-letter-routing-key")
+        max_priority = _int_arg(args, "x-max-priority")
+        self.max_priority: int | None = min(max_priority, 255) if max_priority else None
+        self.single_active = bool(args.get("x-single-active-consumer", False))
+        levels = (self.max_priority or 0) + 1
+        self._levels: list[deque[Entry]] = [deque() for _ in range(levels)]
+        self._ready_count = 0
+        self._ready_bytes = 0
+        self._next_seq = 0
+        # number of entries with an expiry, so the broker can skip queues without TTLs
+        self.timed_entries = 0
+
+    def __repr__(self) -> str:
+        return f"<Queue {self.name!r} ready={self._ready_count} consumers={len(self.consumers)}>"
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # --- ready entries ---------------------------------------------------------
+
+    @property
+    def message_count(self) -> int:
+        return self._ready_count
+
+    @property
+    def ready_bytes(self) -> int:
+        return self._ready_bytes
+
+    def entries(self) -> Iterator[Entry]:
+        """Ready entries in delivery order (highest priority first, then FIFO)."""
+        for level in reversed(self._levels):
+            yield from level
+
+    def new_entry(self, message: Message, now: float) -> Entry:
+        self._next_seq += 1
+        expires_at = None
+        ttl = self.message_ttl
+        per_message = _message_ttl(message.properties.expiration)
+        if per_message is not None:
+            ttl = per_message if ttl is None else min(ttl, per_message)
+        if ttl is not None:
+            expires_at = now + ttl / 1000.0
+        priority = 0
+        if self.max_priority is not None:
+            priority = min(message.properties.priority or 0, self.max_priority)
+        return Entry(self._next_seq, message, expires_at, priority)
+
+    def push(self, entry: Entry) -> None:
+        """Append at the tail (a new publish)."""
+        self._levels[entry.priority].append(entry)
+        self._count_in(entry)
+
+    def requeue(self, entry: Entry) -> None:
+        """Put back at the entry's original position, marked redelivered."""
+        entry.redelivered = True
+        level = self._levels[entry.priority]
+        if not level or level[-1].seq < entry.seq:
+            level.append(entry)
+        elif level[0].seq > entry.seq:
+            level.appendleft(entry)
+        else:
+            at = bisect.bisect_left(level, entry.seq, key=_seq)
+            level.insert(at, entry)
+        self._count_in(entry)
+
+    def head(self) -> Entry | None:
+        for level in reversed(self._levels):
+            if level:
+                return level[0]
+        return None
+
+    def pop(self) -> Entry | None:
+        for level in reversed(self._levels):
+            if level:
+                entry = level.popleft()
+                self._count_out(entry)
+                return entry
+        return None
+
+    def purge(self) -> list[Entry]:
+        out = [e for level in reversed(self._levels) for e in level]
+        for level in self._levels:
+            level.clear()
+        self._ready_count = 0
+        self._ready_bytes = 0
+        self.timed_entries = 0
+        return out
+
+    def _count_in(self, entry: Entry) -> None:
+        self._ready_count += 1
+        self._ready_bytes += entry.size
+        if entry.expires_at is not None:
+            self.timed_entries += 1
+
+    def _count_out(self, entry: Entry) -> None:
+        self._ready_count -= 1
+        self._ready_bytes -= entry.size
+        if entry.expires_at is not None:
+            self.timed_entries -= 1
+
+    def over_limit(self, extra: Entry | None = None) -> bool:
+        """True when the ready messages (plus ``extra``) exceed a length limit."""
+        count = self._ready_count + (1 if extra else 0)
+        size = self._ready_bytes + (extra.size if extra else 0)
+        if self.max_length is not None and count > self.max_length:
+            return True
+        return self.max_length_bytes is not None and size > self.max_length_bytes
+
+    def next_expiry(self) -> float | None:
+        """When the head of any priority level expires (RabbitMQ expires at the head)."""
+        soonest: float | None = None
+        for level in self._levels:
+            if level and level[0].expires_at is not None:
+                when = level[0].expires_at
+                if soonest is None or when < soonest:
+                    soonest = when
+        return soonest
+
+    def pop_expired(self, now: float) -> list[Entry]:
+        """Remove entries that are expired and at the head of their priority level."""
+        out: list[Entry] = []
+        if not self.timed_entries:
+            return out
+        for level in reversed(self._levels):
+            while level and level[0].expires_at is not None and level[0].expires_at <= now:
+                entry = level.popleft()
+                self._count_out(entry)
+                out.append(entry)
+        return out
+
+    # --- consumers ---------------------------------------------------------------
+
+    def active_consumers(self) -> list[Consumer]:
+        if self.single_active and self.consumers:
+            return self.consumers[:1]
+        return self.consumers
+
+    def next_consumer(self) -> Consumer | None:
+        """Round-robin over consumers that can take a message now."""
+        consumers = self.active_consumers()
+        n = len(consumers)
+        for i in range(n):
+            idx = (self._rr + i) % n
+            consumer = consumers[idx]
+            if consumer.has_capacity():
+                self._rr = idx + 1
+                return consumer
+        return None
+
+    def remove_consumer(self, consumer: Consumer) -> None:
+        idx = self.consumers.index(consumer)
+        del self.consumers[idx]
+        if idx < self._rr:
+            self._rr -= 1
+
+
+def _seq(entry: Entry) -> int:
+    return entry.seq
+
+
+def _int_arg(args: dict[str, Any], name: str) -> int | None:
+    value = args.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+def _str_arg(args: dict[str, Any], name: str) -> str | None:
+    value = args.get(name)
+    if isinstance(value, bytes):
+        value = value.decode()
+    return value if isinstance(value, str) else None
+
+
+def _message_ttl(expiration: str | None) -> int | None:
+    if expiration is None or expiration == "":
+        return None
+    try:
+        ttl = int(expiration)
+    except ValueError:
+        return None
+    return ttl if ttl >= 0 else None
