@@ -39,8 +39,12 @@ def main() -> None:
     print(f"exchanges: {sorted(n for n in broker.exchanges() if n and not n.startswith('amq.'))}")
     print(f"queues:    {sorted(broker.queues())}")
     flows = [
-        ("call", control, f"{topic}.{host}",
-         {"method": "get_active_networks", "_msg_id": "m1", "_reply_q": reply_q}),
+        (
+            "call",
+            control,
+            f"{topic}.{host}",
+            {"method": "get_active_networks", "_msg_id": "m1", "_reply_q": reply_q},
+        ),
         ("cast", control, topic, {"method": "port_update"}),
         ("fanout_cast", f"{topic}_fanout", topic, {"method": "network_delete"}),
     ]
@@ -50,8 +54,11 @@ def main() -> None:
     got = sch.get(f"{topic}.{host}", no_ack=True)
     assert got is not None
     request = json.loads(json.loads(got.body)["oslo.message"])
-    sch.publish(reply_q, request["_reply_q"], envelope(
-        {"result": ["net-1"], "ending": True, "_msg_id": request["_msg_id"]}))
+    sch.publish(
+        reply_q,
+        request["_reply_q"],
+        envelope({"result": ["net-1"], "ending": True, "_msg_id": request["_msg_id"]}),
+    )
     reply = cch.deliveries[-1]
     print(f"call reply  <- {json.loads(json.loads(reply.body)['oslo.message'])}")
 

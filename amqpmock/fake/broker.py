@@ -61,6 +61,7 @@ PREDECLARED_EXCHANGES: tuple[tuple[str, str], ...] = (
     ("amq.topic", "topic"),
     ("amq.headers", "headers"),
     ("amq.match", "headers"),
+    ("amq.rabbitmq.trace", "topic"),
 )
 
 # Queue arguments RabbitMQ compares on redeclare (rabbit_amqqueue:declare_args/0).
@@ -77,7 +78,6 @@ EQUIVALENCE_CHECKED_ARGS = (
     "x-overflow",
     "x-queue-mode",
     "x-single-active-consumer",
-    "x-queue-type",
     "x-queue-master-locator",
 )
 
@@ -117,6 +117,13 @@ def _describe_arg(value: Any) -> str:
     if value is None:
         return "none"
     return f"the value '{_erl_value(value)}' of type '{_field_type(value)}'"
+
+
+def _inequivalent_values(new: Any, old: Any) -> tuple[str, str]:
+    """How RabbitMQ words a changed argument: bare values when both are set."""
+    if new is not None and old is not None:
+        return f"'{_erl_value(new)}'", f"'{_erl_value(old)}'"
+    return _describe_arg(new), _describe_arg(old)
 
 
 def _bool(value: bool) -> str:
@@ -204,6 +211,9 @@ class CoreConnection:
         self.broker = broker
         self.number = number
         self.vhost_name = vhost
+        # a VHost object lives as long as the broker does not reset, and reset closes
+        # every connection, so caching it here is safe
+        self.vhost: VHost = broker.vhosts[vhost]
         self.user = user
         self.client_properties: dict[str, Any] = dict(client_properties or {})
         caps = self.client_properties.get("capabilities") or {}
@@ -217,10 +227,6 @@ class CoreConnection:
 
     def __repr__(self) -> str:
         return f"<CoreConnection #{self.number} {self.user}@{self.vhost_name} {self.peer}>"
-
-    @property
-    def vhost(self) -> VHost:
-        return self.broker.vhosts[self.vhost_name]
 
     # --- output ------------------------------------------------------------------
 
@@ -266,7 +272,8 @@ class CoreConnection:
                 method,
             )
         finally:
-            self.broker._run_dispatch()
+            if self.broker._to_dispatch:
+                self.broker._run_dispatch()
 
     def _handle(
         self,
@@ -279,7 +286,9 @@ class CoreConnection:
             if channel_id in self.channels:
                 raise ConnectionError_(CHANNEL_ERROR, "second 'channel.open' seen")
             if channel_id == 0:
-                raise ConnectionError_(CHANNEL_ERROR, "expected 'channel.open' on channel > 0")
+                raise ConnectionError_(
+                    CHANNEL_ERROR, "unexpected method in connection state running"
+                )
             self.channels[channel_id] = Channel(channel_id, self)
             self.send(SendMethod(channel_id, ChannelMethods.OpenOk()))
             return
@@ -385,6 +394,8 @@ class Broker:
         if exchange_types:
             self.exchange_types.update(exchange_types)
         self.users: dict[str, tuple[str, tuple[str, ...]]] = {}
+        # (connection number, kind, resource name) -> allowed
+        self._perm_cache: dict[tuple[int, int, str], bool] = {}
         self.permissions: dict[tuple[str, str], tuple[str, str, str]] = {}
         self.vhosts: dict[str, VHost] = {}
         for name in vhosts:
@@ -416,6 +427,7 @@ class Broker:
                     ex_type,
                     self.exchange_types[ex_type](),
                     durable=True,
+                    internal=ex_name == "amq.rabbitmq.trace",
                     predeclared=True,
                 )
         return vhost
@@ -432,6 +444,7 @@ class Broker:
         read: str = ".*",
     ) -> None:
         self.permissions[(user, vhost)] = (configure, write, read)
+        self._perm_cache.clear()
 
     def authenticate(self, user: str, password: str) -> bool:
         known = self.users.get(user)
@@ -446,10 +459,17 @@ class Broker:
             )
 
     def _check_perm(self, conn: CoreConnection, kind: int, resource: str, name: str) -> None:
-        perms = self.permissions.get((conn.user, conn.vhost_name))
-        if conn is self._system:
-            return
-        if perms is None or not re.fullmatch(perms[kind], name):
+        key = (conn.number, kind, name)
+        allowed = self._perm_cache.get(key)
+        if allowed is None:
+            perms = self.permissions.get((conn.user, conn.vhost_name))
+            allowed = conn is self._system or (
+                perms is not None and re.fullmatch(perms[kind], name) is not None
+            )
+            if len(self._perm_cache) > 10_000:
+                self._perm_cache.clear()
+            self._perm_cache[key] = allowed
+        if not allowed:
             what = ("configure", "write", "read")[kind]
             raise ChannelError(
                 ACCESS_REFUSED,
@@ -560,24 +580,29 @@ class Broker:
         raw = self._rng.getrandbits(128).to_bytes(16, "big")
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
+    def _reply_token(self, ch: Channel) -> str:
+        # RabbitMQ: base64 of the channel's identity, '.', base64 of a 16-byte key
+        ident = f"amqpmock@{ch.conn.number}.{ch.id}".encode()
+        key = self._rng.getrandbits(128).to_bytes(16, "big")
+        return f"{base64.b64encode(ident).decode()}.{base64.b64encode(key).decode()}"
+
     def _server_name(self, prefix: str) -> str:
         return f"{prefix}-{self._token()}"
 
     # --- routing and enqueueing -------------------------------------------------------
 
     def _route(self, vhost: VHost, exchange: Exchange, message: Message) -> list[Queue]:
-        keys = [message.routing_key]
         headers = message.properties.headers
-        if headers:
+        found: dict[Queue, None] = {}
+        self._route_key(vhost, exchange, message.routing_key, headers, found, None)
+        if headers and ("CC" in headers or "BCC" in headers):
+            # sender-selected distribution: more routing keys in CC / BCC headers
             for name in ("CC", "BCC"):
                 extra = headers.get(name)
                 if isinstance(extra, list):
-                    keys.extend(k.decode() if isinstance(k, bytes) else str(k) for k in extra)
-        found: dict[Queue, None] = {}
-        seen: set[Exchange] = set()
-        for key in keys:
-            self._route_key(vhost, exchange, key, headers, found, seen)
-            seen.clear()
+                    for k in extra:
+                        key = k.decode() if isinstance(k, bytes) else str(k)
+                        self._route_key(vhost, exchange, key, headers, found, None)
         return list(found)
 
     def _route_key(
@@ -587,11 +612,14 @@ class Broker:
         key: str,
         headers: dict[str, Any] | None,
         found: dict[Queue, None],
-        seen: set[Exchange],
+        seen: set[Exchange] | None,
     ) -> None:
-        if exchange in seen:
-            return
-        seen.add(exchange)
+        # `seen` guards against exchange-binding cycles; it exists only once routing
+        # leaves the first exchange, which keeps the common one-hop publish cheap
+        if seen is not None:
+            if exchange in seen:
+                return
+            seen.add(exchange)
         if exchange.name == "":
             queue = vhost.queues.get(key)
             if queue is not None:
@@ -603,12 +631,16 @@ class Broker:
             if isinstance(dest, Queue):
                 found[dest] = None
             elif isinstance(dest, Exchange):
+                if seen is None:
+                    seen = {exchange}
                 self._route_key(vhost, dest, key, headers, found, seen)
         if not matched:
             ae_name = exchange.alternate_exchange
             if ae_name is not None:
                 ae = vhost.exchanges.get(ae_name)
                 if ae is not None:
+                    if seen is None:
+                        seen = {exchange}
                     self._route_key(vhost, ae, key, headers, found, seen)
 
     def _new_message(
@@ -619,6 +651,9 @@ class Broker:
 
     def _enqueue(self, queue: Queue, message: Message) -> bool:
         """Put a routed message into a queue. False when the queue rejects it."""
+        if queue.plain and not queue.consumers and message.properties.expiration is None:
+            queue.push_plain(message)
+            return True
         now = self.clock.now()
         entry = queue.new_entry(message, now)
         if queue.overflow != "drop-head" and queue.over_limit(entry):
@@ -668,15 +703,16 @@ class Broker:
                 message.body,
             )
         )
-        self._emit(
-            "delivered",
-            queue=consumer.queue,
-            message=message,
-            consumer=consumer.tag,
-            delivery_tag=tag,
-            redelivered=entry.redelivered,
-            connection=ch.conn,
-        )
+        if self.listeners:
+            self._emit(
+                "delivered",
+                queue=consumer.queue,
+                message=message,
+                consumer=consumer.tag,
+                delivery_tag=tag,
+                redelivered=entry.redelivered,
+                connection=ch.conn,
+            )
 
     def _dispatch(self, queue: Queue) -> None:
         if queue.deleted or not queue.consumers:
@@ -752,7 +788,7 @@ class Broker:
         dead = self._new_message(queue.dlx, keys[0], new_props, message.body)
         found: dict[Queue, None] = {}
         for key in keys:
-            self._route_key(vhost, exchange, key, new_props.headers, found, set())
+            self._route_key(vhost, exchange, key, new_props.headers, found, None)
         rejected = any(d.get("reason") == "rejected" for d in deaths)
         self._emit("dead_lettered", queue=queue, message=dead, reason=reason)
         for target in found:
@@ -1158,6 +1194,9 @@ def _channel_close_ok(b: Broker, ch: Channel, m: Any, p: Any, body: bytes) -> No
 
 @_handles(ChannelMethods.Flow)
 def _channel_flow(b: Broker, ch: Channel, m: ChannelMethods.Flow, p: Any, body: bytes) -> None:
+    # RabbitMQ 3.x refuses to stop sending to a client: flow(active=false) is 540
+    if not m.active:
+        raise ConnectionError_(NOT_IMPLEMENTED, "active=false")
     ch.flow_active = bool(m.active)
     _reply(ch, ChannelMethods.FlowOk(active=ch.flow_active))
     if ch.flow_active:
@@ -1188,12 +1227,12 @@ def _exchange_declare(
     vhost = conn.vhost
     name = m.exchange
     existing = vhost.exchanges.get(name)
+    if name == "":
+        raise ChannelError(ACCESS_REFUSED, "operation not permitted on the default exchange")
     if m.passive:
         if existing is None:
             raise ChannelError(NOT_FOUND, f"no exchange '{name}' in vhost '{vhost.name}'")
     else:
-        if name == "":
-            raise ChannelError(ACCESS_REFUSED, "operation not permitted on the default exchange")
         if m.exchange_type not in b.exchange_types:
             raise ConnectionError_(COMMAND_INVALID, f"unknown exchange type '{m.exchange_type}'")
         if existing is None:
@@ -1235,12 +1274,13 @@ def _exchange_equivalent(ex: Exchange, m: ExchangeMethods.Declare, vhost: str) -
         fail("internal", _bool(m.internal), _bool(ex.internal))
     new_args = dict(m.arguments or {})
     for key in ("alternate-exchange",):
-        if new_args.get(key) != ex.arguments.get(key):
+        new, old = new_args.get(key), ex.arguments.get(key)
+        if new != old or _field_type(new) != _field_type(old):
+            received, current = _inequivalent_values(new, old)
             raise ChannelError(
                 PRECONDITION_FAILED,
                 f"inequivalent arg '{key}' for exchange '{ex.name}' in vhost '{vhost}': "
-                f"received {_describe_arg(new_args.get(key))} but current is "
-                f"{_describe_arg(ex.arguments.get(key))}",
+                f"received {received} but current is {current}",
             )
 
 
@@ -1253,7 +1293,11 @@ def _exchange_delete(
     name = m.exchange
     if name == "":
         raise ChannelError(ACCESS_REFUSED, "operation not permitted on the default exchange")
-    _check_reserved(name, "exchange")
+    if name.startswith("amq."):
+        raise ChannelError(
+            ACCESS_REFUSED,
+            f"deletion of system exchange '{name}' in vhost '{vhost.name}' not allowed",
+        )
     b._check_perm(conn, 0, "exchange", name)
     exchange = vhost.exchanges.get(name)
     if exchange is not None:
@@ -1317,7 +1361,9 @@ def _validate_queue_args(args: dict[str, Any], name: str, vhost: str) -> None:
             continue
         value = args[arg]
         if isinstance(value, bool) or not isinstance(value, int):
-            invalid(arg, f"{{unacceptable_type,{_field_type(value)}}}")
+            invalid(arg, f'"expected integer, got {_field_type(value)}"')
+        elif arg == "x-max-priority" and value > 255:
+            invalid(arg, f"{{max_value_exceeded,{value}}}")
         elif arg == "x-expires" and value <= 0:
             invalid(
                 arg, f"{{value_zero,{value}}}" if value == 0 else f"{{value_negative,{value}}}"
@@ -1328,7 +1374,12 @@ def _validate_queue_args(args: dict[str, Any], name: str, vhost: str) -> None:
     if overflow is not None:
         text = overflow.decode() if isinstance(overflow, bytes) else overflow
         if text not in _OVERFLOW_MODES:
-            invalid("x-overflow", f'{{invalid_value,<<"{text}">>}}')
+            invalid("x-overflow", "invalid_overflow")
+    queue_type = args.get("x-queue-type")
+    if queue_type is not None:
+        qtype = queue_type.decode() if isinstance(queue_type, bytes) else str(queue_type)
+        if qtype not in ("classic", "quorum", "stream"):
+            invalid("x-queue-type", f"\"unsupported queue type '{qtype}'\"")
 
 
 @_handles(QueueMethods.Declare)
@@ -1340,6 +1391,13 @@ def _queue_declare(b: Broker, ch: Channel, m: QueueMethods.Declare, p: Any, body
     if m.passive:
         if name == "" and ch.last_queue is not None:
             name = ch.last_queue
+        if name == DIRECT_REPLY_TO or (
+            name.startswith(_REPLY_PREFIX) and name[len(_REPLY_PREFIX) :] in b._reply_channels
+        ):
+            # RabbitMQ answers for the pseudo-queue as if it had one consumer
+            if not m.nowait:
+                _reply(ch, QueueMethods.DeclareOk(queue=name, message_count=0, consumer_count=1))
+            return
         queue = b._queue(conn, name)
     else:
         if name == "":
@@ -1407,7 +1465,7 @@ def _queue_equivalent(
         if new is None and old is None:
             continue
         if new is None or old is None or _field_type(new) != _field_type(old) or new != old:
-            fail(key, _describe_arg(new), _describe_arg(old))
+            fail(key, *_inequivalent_values(new, old))
 
 
 @_handles(QueueMethods.Bind, QueueMethods.Unbind)
@@ -1501,7 +1559,7 @@ def _basic_consume(b: Broker, ch: Channel, m: Basic.Consume, p: Any, body: bytes
         if tag in ch.consumers:
             raise ConnectionError_(NOT_ALLOWED, f"attempt to reuse consumer tag '{tag}'")
         ch.reply_consumer = tag
-        ch.reply_token = b._token() + b._token()
+        ch.reply_token = b._reply_token(ch)
         b._reply_channels[ch.reply_token] = ch
         if not m.nowait:
             _reply(ch, Basic.ConsumeOk(consumer_tag=tag))
@@ -1567,18 +1625,20 @@ def _basic_publish(
     b: Broker, ch: Channel, m: Basic.Publish, p: Basic.Properties | None, body: bytes
 ) -> None:
     conn = ch.conn
-    vhost = conn.vhost
     props = p if p is not None else Basic.Properties()
-    exchange = b._exchange(conn, m.exchange)
+    exchange = conn.vhost.exchanges.get(m.exchange)
+    if exchange is None:
+        raise ChannelError(NOT_FOUND, f"no exchange '{m.exchange}' in vhost '{conn.vhost_name}'")
     if exchange.internal:
         raise ChannelError(
             ACCESS_REFUSED,
-            f"cannot publish to internal exchange '{exchange.name}' in vhost '{vhost.name}'",
+            f"cannot publish to internal exchange '{exchange.name}' in vhost '{conn.vhost_name}'",
         )
     b._check_perm(conn, 1, "exchange", exchange.name)
     if m.immediate:
         raise ConnectionError_(NOT_IMPLEMENTED, "immediate=true")
-    _check_expiration(props.expiration)
+    if props.expiration is not None:
+        _check_expiration(props.expiration)
     if props.reply_to == DIRECT_REPLY_TO:
         if ch.reply_consumer is None or ch.reply_token is None:
             raise ChannelError(PRECONDITION_FAILED, "fast reply consumer does not exist")
@@ -1593,68 +1653,34 @@ def _do_publish(
     b: Broker, ch: Channel, m: Basic.Publish, props: Basic.Properties, body: bytes
 ) -> None:
     conn = ch.conn
-    vhost = conn.vhost
     if ch.confirm:
         ch.publish_seq += 1
-    if props.headers and "BCC" in props.headers:
-        visible = dict(props.headers)
-        routing_props = props
-        del visible["BCC"]
-    else:
-        visible = None
-        routing_props = props
-    message = b._new_message(m.exchange, m.routing_key, routing_props, body)
-    # direct reply-to: a publish to the default exchange naming a reply channel
-    if m.exchange == "" and m.routing_key.startswith(_REPLY_PREFIX):
-        target = b._reply_channels.get(m.routing_key[len(_REPLY_PREFIX) :])
-        delivered = False
-        if target is not None and target.state == OPEN and target.reply_consumer is not None:
-            target.next_tag += 1
-            target.conn.send(
-                SendContent(
-                    target.id,
-                    Basic.Deliver(
-                        consumer_tag=target.reply_consumer,
-                        delivery_tag=target.next_tag,
-                        redelivered=False,
-                        exchange="",
-                        routing_key=m.routing_key,
-                    ),
-                    props,
-                    body,
-                )
-            )
-            delivered = True
-        b._emit("published", message=message, connection=conn, channel=ch.id)
-        b._emit("routed", message=message, queues=[])
-        if not delivered and m.mandatory:
-            ch.conn.send(
-                SendContent(
-                    ch.id,
-                    Basic.Return(312, "NO_ROUTE", m.exchange, m.routing_key),
-                    props,
-                    body,
-                )
-            )
-        if ch.confirm:
-            _reply(ch, Basic.Ack(delivery_tag=ch.publish_seq))
-        return
-    exchange = vhost.exchanges.get(m.exchange)
-    if exchange is None:  # deleted inside a transaction
+    b._next_message_id += 1
+    message = Message(m.exchange, m.routing_key, props, body, b.clock.now(), b._next_message_id)
+    if not m.exchange and m.routing_key.startswith(_REPLY_PREFIX):
+        routed = _publish_direct_reply(b, m, message)
         queues: list[Queue] = []
     else:
-        queues = b._route(vhost, exchange, message)
-    if visible is not None:
-        message.properties = copy_properties(props, headers=visible)
-    b._emit("published", message=message, connection=conn, channel=ch.id)
-    b._emit("routed", message=message, queues=queues)
+        exchange = conn.vhost.exchanges.get(m.exchange)
+        # the exchange can be gone when a transaction commits
+        queues = b._route(conn.vhost, exchange, message) if exchange is not None else []
+        headers = props.headers
+        if headers and "BCC" in headers:
+            # BCC routes but is never shown to consumers
+            visible = dict(headers)
+            del visible["BCC"]
+            message.properties = copy_properties(props, headers=visible)
+        routed = bool(queues)
+    if b.listeners:
+        b._emit("published", message=message, connection=conn, channel=ch.id)
+        b._emit("routed", message=message, queues=queues)
     rejected = False
     for queue in queues:
         if not b._enqueue(queue, message):
             rejected = True
-    if not queues and m.mandatory:
+    if not routed and m.mandatory:
         b._emit("returned", message=message, connection=conn)
-        ch.conn.send(
+        conn.send(
             SendContent(
                 ch.id,
                 Basic.Return(312, "NO_ROUTE", m.exchange, m.routing_key),
@@ -1667,6 +1693,29 @@ def _do_publish(
             _reply(ch, Basic.Nack(delivery_tag=ch.publish_seq, multiple=False, requeue=False))
         else:
             _reply(ch, Basic.Ack(delivery_tag=ch.publish_seq, multiple=False))
+
+
+def _publish_direct_reply(b: Broker, m: Basic.Publish, message: Message) -> bool:
+    """A reply to a direct reply-to name goes straight to that channel's reply consumer."""
+    target = b._reply_channels.get(m.routing_key[len(_REPLY_PREFIX) :])
+    if target is None or target.state != OPEN or target.reply_consumer is None:
+        return False
+    target.next_tag += 1
+    target.conn.send(
+        SendContent(
+            target.id,
+            Basic.Deliver(
+                consumer_tag=target.reply_consumer,
+                delivery_tag=target.next_tag,
+                redelivered=False,
+                exchange="",
+                routing_key=m.routing_key,
+            ),
+            message.properties,
+            message.body,
+        )
+    )
+    return True
 
 
 @_handles(Basic.Get)
@@ -1713,7 +1762,8 @@ def _take_unacked(ch: Channel, tag: int, multiple: bool) -> list[tuple[int, Unac
         if tag == 0:
             taken = list(ch.unacked.items())
         else:
-            if tag not in ch.unacked and not any(t <= tag for t in ch.unacked):
+            # RabbitMQ walks the unacked list up to `tag`: it must be outstanding
+            if tag not in ch.unacked:
                 raise ChannelError(PRECONDITION_FAILED, f"unknown delivery tag {tag}")
             taken = [(t, r) for t, r in ch.unacked.items() if t <= tag]
     else:
@@ -1732,7 +1782,10 @@ def _settle(b: Broker, ch: Channel, kind: str, m: Any) -> None:
     if kind == "ack":
         taken = _take_unacked(ch, m.delivery_tag, bool(m.multiple))
         for tag, record in taken:
-            b._emit("acked", queue=record.queue, message=record.entry.message, delivery_tag=tag)
+            if b.listeners:
+                b._emit(
+                    "acked", queue=record.queue, message=record.entry.message, delivery_tag=tag
+                )
     else:
         multiple = bool(m.multiple) if kind == "nack" else False
         taken = _take_unacked(ch, m.delivery_tag, multiple)
@@ -1766,7 +1819,8 @@ def _basic_settle(b: Broker, ch: Channel, m: Any, p: Any, body: bytes) -> None:
 
 @_handles(Basic.Recover, Basic.RecoverAsync)
 def _basic_recover(b: Broker, ch: Channel, m: Any, p: Any, body: bytes) -> None:
-    # RabbitMQ requeues on recover whatever `requeue` says for consumers with acks
+    if not m.requeue:
+        raise ConnectionError_(NOT_IMPLEMENTED, "requeue=false")
     b._requeue_all(ch)
     if isinstance(m, Basic.Recover):
         _reply(ch, Basic.RecoverOk())

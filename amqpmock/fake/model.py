@@ -141,6 +141,14 @@ class Queue:
         max_priority = _int_arg(args, "x-max-priority")
         self.max_priority: int | None = min(max_priority, 255) if max_priority else None
         self.single_active = bool(args.get("x-single-active-consumer", False))
+        # no TTL, expiry, length limit or priorities: publishes take the short path
+        self.plain = (
+            self.message_ttl is None
+            and self.expires is None
+            and self.max_length is None
+            and self.max_length_bytes is None
+            and self.max_priority is None
+        )
         levels = (self.max_priority or 0) + 1
         self._levels: list[deque[Entry]] = [deque() for _ in range(levels)]
         self._ready_count = 0
@@ -183,6 +191,15 @@ class Queue:
         if self.max_priority is not None:
             priority = min(message.properties.priority or 0, self.max_priority)
         return Entry(self._next_seq, message, expires_at, priority)
+
+    def push_plain(self, message: Message) -> Entry:
+        """Append a message that has no expiry to a plain queue; the hot path."""
+        self._next_seq += 1
+        entry = Entry(self._next_seq, message, None)
+        self._levels[0].append(entry)
+        self._ready_count += 1
+        self._ready_bytes += len(message.body)
+        return entry
 
     def push(self, entry: Entry) -> None:
         """Append at the tail (a new publish)."""

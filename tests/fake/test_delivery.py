@@ -298,15 +298,35 @@ def test_direct_reply_to_needs_no_ack_and_a_consumer(client: LocalClient) -> Non
     assert err.value.reply_code == 406
 
 
-def test_channel_flow_pauses_deliveries(client: LocalClient) -> None:
+def test_channel_flow_off_is_not_implemented_like_rabbitmq(client: LocalClient) -> None:
+    ch = client.channel()
+    assert ch.set_flow(True).active is True
+    with pytest.raises(ConnectionClosed) as err:
+        ch.set_flow(False)
+    assert err.value.reply_text == "NOT_IMPLEMENTED - active=false"
+
+
+def test_recover_without_requeue_is_not_implemented(client: LocalClient) -> None:
+    with pytest.raises(ConnectionClosed) as err:
+        client.channel().recover(requeue=False)
+    assert err.value.reply_text == "NOT_IMPLEMENTED - requeue=false"
+
+
+def test_multiple_ack_needs_an_outstanding_tag(client: LocalClient) -> None:
     ch = client.channel()
     ch.queue_declare("q")
-    ch.consume("q")
-    ch.set_flow(False)
     ch.publish("", "q", "m")
-    assert ch.deliveries == []
-    ch.set_flow(True)
-    assert bodies(ch.deliveries) == [b"m"]
+    ch.consume("q")
+    with pytest.raises(ChannelClosed) as err:
+        ch.ack(6, multiple=True)
+    assert err.value.reply_text == "PRECONDITION_FAILED - unknown delivery tag 6"
+
+
+def test_second_channel_open_is_504(client: LocalClient) -> None:
+    ch = client.channel()
+    with pytest.raises(ConnectionClosed) as err:
+        client.channel(ch.id)
+    assert err.value.reply_text == "CHANNEL_ERROR - second 'channel.open' seen"
 
 
 def test_methods_on_unopened_channel_close_connection_504(broker: Broker) -> None:

@@ -304,3 +304,81 @@ def test_reset_drops_everything(broker: Broker) -> None:
     assert broker.queues() == {}
     assert "e" not in broker.exchanges()
     assert client.closed is not None and client.closed.reply_code == 320
+
+
+@pytest.mark.parametrize(
+    ("arguments", "detail"),
+    [
+        ({"x-message-ttl": -1}, "{value_negative,-1}"),
+        ({"x-message-ttl": "abc"}, '"expected integer, got longstr"'),
+        ({"x-overflow": "nope"}, "invalid_overflow"),
+        ({"x-expires": 0}, "{value_zero,0}"),
+        ({"x-max-priority": 300}, "{max_value_exceeded,300}"),
+        ({"x-queue-type": "bogus"}, "\"unsupported queue type 'bogus'\""),
+    ],
+)
+def test_invalid_argument_texts(ch, arguments: dict[str, object], detail: str) -> None:  # type: ignore[no-untyped-def]
+    arg = next(iter(arguments))
+    with pytest.raises(ChannelClosed) as err:
+        ch.queue_declare("q", arguments=arguments)
+    assert err.value.reply_text == (
+        f"PRECONDITION_FAILED - invalid arg '{arg}' for queue 'q' in vhost '/': {detail}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "text"),
+    [
+        (None, 1000, "received the value '1000' of type 'signedint' but current is none"),
+        (1000, None, "received none but current is the value '1000' of type 'signedint'"),
+        (1000, 2000, "received '2000' but current is '1000'"),
+        (1000, "1000", "received '1000' but current is '1000'"),
+    ],
+)
+def test_argument_equivalence_texts(
+    broker: Broker, first: object, second: object, text: str
+) -> None:
+    client = LocalClient(broker)
+    args1 = {} if first is None else {"x-message-ttl": first}
+    args2 = {} if second is None else {"x-message-ttl": second}
+    client.channel().queue_declare("q", arguments=args1)
+    with pytest.raises(ChannelClosed) as err:
+        client.channel().queue_declare("q", arguments=args2)
+    assert err.value.reply_text == (
+        f"PRECONDITION_FAILED - inequivalent arg 'x-message-ttl' for queue 'q' in vhost '/': {text}"
+    )
+
+
+def test_unchecked_arguments_may_change(broker: Broker) -> None:
+    client = LocalClient(broker)
+    client.channel().queue_declare("q")
+    client.channel().queue_declare("q", arguments={"x-foo": 1, "x-queue-type": "classic"})
+
+
+def test_exchange_delete_rules(broker: Broker) -> None:
+    client = LocalClient(broker)
+    client.channel().exchange_delete("never-declared")  # delete-ok, as RabbitMQ 3.10
+    with pytest.raises(ChannelClosed) as err:
+        client.channel().exchange_delete("amq.direct")
+    assert err.value.reply_text == (
+        "ACCESS_REFUSED - deletion of system exchange 'amq.direct' in vhost '/' not allowed"
+    )
+    with pytest.raises(ChannelClosed) as err:
+        client.channel().exchange_declare("", "direct", passive=True)
+    assert err.value.reply_code == 403
+    broker.declare_exchange("src", "fanout")
+    broker.declare_exchange("dst", "fanout")
+    broker.bind_exchange("dst", "src")
+    client.channel().exchange_delete("dst", if_unused=True)  # only a destination: unused
+    with pytest.raises(ChannelClosed) as err:
+        broker.declare_exchange("src2", "fanout")
+        broker.bind_exchange("src", "src2")
+        client.channel().exchange_delete("src2", if_unused=True)
+    assert err.value.reply_text == "PRECONDITION_FAILED - exchange 'src2' in vhost '/' in use"
+
+
+def test_queue_delete_missing_is_ok_and_current_queue_rule(ch) -> None:  # type: ignore[no-untyped-def]
+    assert ch.queue_delete("never").message_count == 0
+    with pytest.raises(ChannelClosed) as err:
+        ch.consume("")
+    assert err.value.reply_text == "NOT_FOUND - no previously declared queue"
