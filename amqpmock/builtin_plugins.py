@@ -1,0 +1,27 @@
+"""amqpmock's own behaviour, registered through the same hooks as third-party plugins
+(as datasette's DEFAULT_PLUGINS). Each entry is a module or object with hookimpls."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from amqpmock.hookspecs import MessageDecoder, hookimpl
+
+
+class BuiltinExchangeTypes:
+    @hookimpl
+    def amqpmock_exchange_types(self) -> Mapping[str, type[Any]]:
+        from amqpmock.fake.routing import EXCHANGE_TYPES
+
+        return dict(EXCHANGE_TYPES)
+
+
+class BuiltinDecoders:
+    @hookimpl
+    def amqpmock_message_decoders(self) -> Mapping[str, MessageDecoder]:
+        return {"application/json": json.loads, "text/plain": lambda b: b.decode("utf-8")}
+
+
+DEFAULT_PLUGINS: list[object] = [BuiltinExchangeTypes(), BuiltinDecoders()]
