@@ -1,0 +1,23 @@
+"""Session-wide fixtures shared by the test packages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from amqpmock.testing.rabbitmq import RabbitMQNode
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_node() -> Iterator[RabbitMQNode]:
+    """One throwaway real RabbitMQ node for the whole session.
+
+    Fails (never skips) when Debian's rabbitmq-server is missing: ``RabbitMQNode.start``
+    raises ``RabbitMQUnavailable`` with the install command.
+    """
+    node = RabbitMQNode().start()
+    try:
+        yield node
+    finally:
+        node.stop()

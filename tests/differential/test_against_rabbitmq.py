@@ -1,0 +1,68 @@
+"""Run every differential scenario against each broker and compare with the expectation.
+
+The expected observations were recorded from real RabbitMQ 3.10.8, so against the
+``rabbitmq`` broker this suite documents RabbitMQ's behaviour and fails if a RabbitMQ
+release disagrees. To check the fake broker the same way, add one entry to ``BROKERS``
+naming a fixture that yields an AMQP URL (e.g. the wire server in ``amqpmock.server``).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from amqpmock.testing.rabbitmq import RabbitMQNode
+from tests.differential.scenarios import SCENARIOS, Scenario
+from tests.routing_cases import ROUTING_CASES
+
+
+@pytest.fixture
+def rabbitmq_url(rabbitmq_node: RabbitMQNode) -> str:
+    return rabbitmq_node.url
+
+
+# broker id -> (name of a fixture returning an AMQP URL, marks)
+BROKERS = {
+    "rabbitmq": ("rabbitmq_url", [pytest.mark.rabbitmq]),
+    # "amqpmock": ("amqpmock_url", []),  # the fake's wire server, once amqpmock.server exists
+}
+
+
+@pytest.fixture(params=[pytest.param(b, id=b, marks=marks) for b, (_, marks) in BROKERS.items()])
+def amqp_url(request: pytest.FixtureRequest) -> str:
+    fixture_name = BROKERS[request.param][0]
+    url: str = request.getfixturevalue(fixture_name)
+    return url
+
+
+def _diff(expected: object, observed: object, path: str = "") -> list[str]:
+    """Readable list of differences between two JSON-like values."""
+    if isinstance(expected, dict) and isinstance(observed, dict):
+        out: list[str] = []
+        for key in sorted(set(expected) | set(observed), key=str):
+            if key not in observed:
+                out.append(f"{path}/{key}: missing (expected {expected[key]!r})")
+            elif key not in expected:
+                out.append(f"{path}/{key}: unexpected {observed[key]!r}")
+            else:
+                out.extend(_diff(expected[key], observed[key], f"{path}/{key}"))
+        return out
+    if expected != observed:
+        where = path or "/"
+        return [f"{where}: expected {expected!r}\n{' ' * len(where)}  observed {observed!r}"]
+    return []
+
+
+@pytest.mark.parametrize("sc", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_scenario(sc: Scenario, amqp_url: str) -> None:
+    observed = sc.observe(amqp_url)
+    json.dumps(observed)  # observations must stay JSON-able
+    problems = _diff(sc.expected, observed)
+    assert not problems, f"{sc.name} differs:\n" + "\n".join(problems)
+
+
+def test_routing_table_is_large_and_covers_every_exchange_type() -> None:
+    kinds = {case.exchange_type for case in ROUTING_CASES}
+    assert kinds == {"direct", "fanout", "topic", "headers"}
+    assert len(ROUTING_CASES) >= 60
