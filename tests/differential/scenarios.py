@@ -319,7 +319,9 @@ def exchange_features(run: Run) -> Observation:
     # alternate-exchange naming a missing exchange: message is just unroutable
     missing = run.name("ae.missing")
     ch.exchange_declare(missing, "direct", arguments={"alternate-exchange": run.name("nope")})
-    alt_missing = run.attempt(lambda c: publish(c, missing, "k", "x"))
+    alt_missing = run.attempt(
+        lambda c: effects(c.confirm_delivery(), publish(c, missing, "k", "x"), sync(c))
+    )
 
     returns: list[Any] = []
     ch2 = run.channel()
