@@ -3,6 +3,7 @@ import json
 import sys
 
 sys.path.insert(0, "/work/main")
+sys.path.insert(0, "/work/main/tests")
 from tests.differential.scenarios import SCENARIOS  # noqa: E402
 
 url = open("/tmp/probe_url").read().strip()

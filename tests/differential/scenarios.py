@@ -32,8 +32,7 @@ import pika
 import pika.compat
 import pika.exceptions as pe
 import pika.spec as spec
-
-from tests.routing_cases import ROUTING_CASES, LongInt, RoutingCase
+from routing_cases import ROUTING_CASES, LongInt, RoutingCase
 
 Observation = dict[str, Any]
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from routing_cases import ROUTING_CASES
 
 from amqpmock.testing.rabbitmq import RabbitMQNode
-from tests.differential.scenarios import SCENARIOS, Scenario
-from tests.routing_cases import ROUTING_CASES
+
+from .scenarios import SCENARIOS, Scenario
 
 
 @pytest.fixture
