@@ -24,4 +24,10 @@ class BuiltinDecoders:
         return {"application/json": json.loads, "text/plain": lambda b: b.decode("utf-8")}
 
 
-DEFAULT_PLUGINS: list[object] = [BuiltinExchangeTypes(), BuiltinDecoders()]
+def _conventions() -> object:
+    from amqpmock.rpc import BuiltinConventions
+
+    return BuiltinConventions()
+
+
+DEFAULT_PLUGINS: list[object] = [BuiltinExchangeTypes(), BuiltinDecoders(), _conventions()]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import heapq
 import random
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -48,7 +49,7 @@ from amqpmock.errors import (
 from amqpmock.fake.clock import Clock, VirtualClock
 from amqpmock.fake.commands import CloseTransport, Command, SendContent, SendMethod
 from amqpmock.fake.model import Consumer, Entry, Exchange, Message, Queue
-from amqpmock.fake.routing import EXCHANGE_TYPES, ExchangeType
+from amqpmock.fake.routing import EXCHANGE_TYPES, ExchangeType, TopicRouting
 
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 _REPLY_PREFIX = DIRECT_REPLY_TO + "."
@@ -147,6 +148,55 @@ class Unacked:
     entry: Entry
     queue: Queue
     consumer: Consumer | None
+
+
+@dataclass(eq=False)
+class Timer:
+    """A callback due at ``when`` (clock seconds); ``cancel()`` stops it."""
+
+    when: float
+    seq: int
+    callback: Callable[[], None]
+    cancelled: bool = False
+
+    def __lt__(self, other: Timer) -> bool:
+        return (self.when, self.seq) < (other.when, other.seq)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Interceptor:
+    """An outside consumer of publishes to one exchange (see ``Broker.intercept``)."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        vhost: str,
+        exchange: str,
+        pattern: str,
+        handler: Callable[[Message], None],
+    ) -> None:
+        self.broker = broker
+        self.vhost = vhost
+        self.exchange = exchange
+        self.pattern = pattern
+        self.handler = handler
+        self.active = True
+        self.calls = 0
+        self._routing = TopicRouting()
+        self._routing.bind(self, pattern, {})
+
+    def matches(self, routing_key: str) -> bool:
+        return bool(self._routing.match(routing_key, None))
+
+    def remove(self) -> None:
+        self.active = False
+        entries = self.broker._interceptors.get((self.vhost, self.exchange), [])
+        if self in entries:
+            entries.remove(self)
+            if not entries:
+                del self.broker._interceptors[(self.vhost, self.exchange)]
 
 
 @dataclass(slots=True, eq=False)
@@ -272,8 +322,11 @@ class CoreConnection:
                 method,
             )
         finally:
-            if self.broker._to_dispatch:
-                self.broker._run_dispatch()
+            broker = self.broker
+            if broker._to_dispatch:
+                broker._run_dispatch()
+            if broker._deferred:
+                broker._run_deferred()
 
     def _handle(
         self,
@@ -414,6 +467,11 @@ class Broker:
         self.blocked_reason: str | None = None
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._system: CoreConnection | None = None
+        self._timers: list[Timer] = []
+        self._timer_seq = 0
+        # (vhost, exchange) -> interceptors that take publishes as outside consumers would
+        self._interceptors: dict[tuple[str, str], list[Interceptor]] = {}
+        self._deferred: list[tuple[Interceptor, Message]] = []
 
     # --- users, vhosts, permissions ----------------------------------------------
 
@@ -523,9 +581,20 @@ class Broker:
 
     # --- timers ----------------------------------------------------------------------
 
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
+        """Run ``callback`` once the clock has moved ``delay`` seconds on (via run_timers)."""
+        self._timer_seq += 1
+        timer = Timer(self.clock.now() + delay, self._timer_seq, callback)
+        heapq.heappush(self._timers, timer)
+        return timer
+
     def next_deadline(self) -> float | None:
-        """The earliest time at which ``run_timers`` has work (TTL, queue expiry)."""
+        """The earliest time at which ``run_timers`` has work (TTL, queue expiry, timers)."""
         soonest: float | None = None
+        while self._timers and self._timers[0].cancelled:
+            heapq.heappop(self._timers)
+        if self._timers:
+            soonest = self._timers[0].when
         for queue in self._timed:
             when = queue.next_expiry()
             if queue.expires is not None and not queue.consumers:
@@ -538,6 +607,11 @@ class Broker:
     def run_timers(self) -> None:
         """Expire messages and queues whose time has come (per the clock)."""
         now = self.clock.now()
+        while self._timers and self._timers[0].when <= now:
+            timer = heapq.heappop(self._timers)
+            if not timer.cancelled:
+                timer.cancelled = True
+                timer.callback()
         for queue in list(self._timed):
             if queue.deleted:
                 self._timed.pop(queue, None)
@@ -553,6 +627,7 @@ class Broker:
             if queue.timed_entries == 0 and queue.expires is None and queue.message_ttl is None:
                 self._timed.pop(queue, None)
         self._run_dispatch()
+        self._run_deferred()
 
     def advance(self, seconds: float) -> None:
         """Move a VirtualClock forward and run the timers that came due."""
@@ -953,13 +1028,49 @@ class Broker:
     ) -> list[Command]:
         ch = self._system_channel()
         captured: list[Command] = []
-        ch.conn.sink = captured.append
+        previous, ch.conn.sink = ch.conn.sink, captured.append
         try:
             handler = _HANDLERS[type(method)]
             handler(self, ch, method, properties, body)
         finally:
+            ch.conn.sink = previous
             self._run_dispatch()
+            self._run_deferred()
         return captured
+
+    # --- interception: outside consumers (RPC stubs, replayed services) -------------
+
+    def intercept(
+        self,
+        exchange: str,
+        routing_key: str,
+        handler: Callable[[Message], None],
+        vhost: str = "/",
+    ) -> Interceptor:
+        """Let ``handler`` see every message published to ``exchange`` whose routing key
+        matches ``routing_key`` (a topic pattern: ``*`` and ``#`` work for any exchange
+        type). Such a publish counts as routed, as if a remote consumer's queue were
+        bound; the handler runs after the publishing method is done, so it can publish
+        replies through the broker."""
+        interceptor = Interceptor(self, vhost, exchange, routing_key, handler)
+        self._interceptors.setdefault((vhost, exchange), []).append(interceptor)
+        return interceptor
+
+    def _intercepted(self, vhost: str, message: Message) -> bool:
+        found = False
+        for interceptor in self._interceptors.get((vhost, message.exchange), ()):
+            if interceptor.matches(message.routing_key):
+                self._deferred.append((interceptor, message))
+                found = True
+        return found
+
+    def _run_deferred(self) -> None:
+        while self._deferred:
+            interceptor, message = self._deferred.pop(0)
+            if interceptor.active:
+                interceptor.calls += 1
+                interceptor.handler(message)
+            self._run_dispatch()
 
     def declare_exchange(
         self,
@@ -1155,6 +1266,11 @@ class Broker:
         self._to_dispatch.clear()
         self._reply_channels.clear()
         self._system = None
+        self._timers.clear()
+        self._deferred.clear()
+        for interceptors in list(self._interceptors.values()):
+            for interceptor in list(interceptors):
+                interceptor.remove()
 
 
 # --- method handlers ---------------------------------------------------------------
@@ -1664,13 +1780,17 @@ def _do_publish(
         exchange = conn.vhost.exchanges.get(m.exchange)
         # the exchange can be gone when a transaction commits
         queues = b._route(conn.vhost, exchange, message) if exchange is not None else []
+        if b._interceptors and b._intercepted(conn.vhost_name, message):
+            routed_outside = True
+        else:
+            routed_outside = False
         headers = props.headers
         if headers and "BCC" in headers:
             # BCC routes but is never shown to consumers
             visible = dict(headers)
             del visible["BCC"]
             message.properties = copy_properties(props, headers=visible)
-        routed = bool(queues)
+        routed = bool(queues) or routed_outside
     if b.listeners:
         b._emit("published", message=message, connection=conn, channel=ch.id)
         b._emit("routed", message=message, queues=queues)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from routing_cases import ROUTING_CASES, RoutingCase
 
 from amqpmock.fake import Broker
 from amqpmock.fake.routing import TopicRouting, headers_match, split_topic
@@ -165,3 +166,19 @@ def test_topic_routing_scales_with_trie() -> None:
     trie._walk = counting  # type: ignore[method-assign]
     assert list(trie.match("svc42.x.event", None)) == ["q42"]
     assert calls < 10
+
+
+@pytest.mark.parametrize("case", ROUTING_CASES, ids=[c.name for c in ROUTING_CASES])
+def test_routing_table_on_the_core(case: RoutingCase) -> None:
+    """The same table the differential suite checks against a real RabbitMQ."""
+    b = Broker()
+    b.declare_exchange("x", case.exchange_type)
+    for queue in case.queues:
+        b.declare_queue(queue)
+    for key, queue in case.bindings:
+        if isinstance(key, dict):
+            b.bind_queue(queue, "x", "", arguments=dict(key))
+        else:
+            b.bind_queue(queue, "x", key)
+    props = {"headers": dict(case.headers)} if case.headers is not None else None
+    assert set(b.publish("x", case.routing_key, "m", props)) == set(case.expected)

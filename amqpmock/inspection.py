@@ -1,0 +1,332 @@
+"""What happened on the broker, for assertions: published, routed, delivered, acked,
+nacked, returned and dead-lettered messages, read the way ``unittest.mock`` and respx
+read calls (``.called``, ``.call_count``, ``.last``, filters).
+
+Rules this module keeps:
+- It only listens (``Broker.listeners``); it never changes broker state.
+- Failure messages show what did happen, so a failing assertion explains itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from amqpmock.fake.broker import Broker
+from amqpmock.fake.model import Message
+
+_MISSING: Any = object()
+
+
+@dataclass
+class Record:
+    """One message event: the message, and where it was seen."""
+
+    event: str
+    message: Message
+    queues: list[str] = field(default_factory=list)
+    queue: str | None = None
+    consumer: str | None = None
+    delivery_tag: int | None = None
+    redelivered: bool = False
+    requeue: bool | None = None
+    reason: str | None = None
+
+    @property
+    def exchange(self) -> str:
+        return self.message.exchange
+
+    @property
+    def routing_key(self) -> str:
+        return self.message.routing_key
+
+    @property
+    def body(self) -> bytes:
+        return self.message.body
+
+    @property
+    def properties(self) -> Any:
+        return self.message.properties
+
+    @property
+    def headers(self) -> dict[str, Any]:
+        return dict(self.message.properties.headers or {})
+
+    @property
+    def text(self) -> str:
+        return self.message.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON; an oslo.messaging envelope is unwrapped."""
+        data = json.loads(self.message.body)
+        if isinstance(data, dict) and "oslo.message" in data:
+            return json.loads(data["oslo.message"])
+        return data
+
+    def describe(self) -> str:
+        where = f" -> {self.queues}" if self.event == "published" else ""
+        if self.queue:
+            where = f" in {self.queue!r}"
+        body = self.message.body
+        shown = body[:80].decode("utf-8", "replace") + ("..." if len(body) > 80 else "")
+        return (
+            f"{self.event}: exchange={self.exchange!r} routing_key={self.routing_key!r}"
+            f"{where} body={shown!r}"
+        )
+
+
+def _matches(record: Record, criteria: Mapping[str, Any]) -> bool:
+    for key, want in criteria.items():
+        if want is _MISSING:
+            continue
+        if key == "headers":
+            have = record.headers
+            if any(have.get(k, _MISSING) != v for k, v in want.items()):
+                return False
+        elif key == "json":
+            try:
+                if record.json() != want:
+                    return False
+            except ValueError:
+                return False
+        elif key == "body":
+            body = want.encode() if isinstance(want, str) else want
+            if record.body != body:
+                return False
+        elif key == "where":
+            if not want(record):
+                return False
+        elif getattr(record, key) != want:
+            return False
+    return True
+
+
+class Records(list[Record]):
+    """A list of records with mock-style helpers."""
+
+    @property
+    def called(self) -> bool:
+        return bool(self)
+
+    @property
+    def call_count(self) -> int:
+        return len(self)
+
+    @property
+    def last(self) -> Record:
+        if not self:
+            raise AssertionError("nothing was recorded")
+        return self[-1]
+
+    @property
+    def bodies(self) -> list[bytes]:
+        return [r.body for r in self]
+
+    def json(self) -> list[Any]:
+        return [r.json() for r in self]
+
+    def filter(
+        self,
+        *,
+        exchange: str = _MISSING,
+        routing_key: str = _MISSING,
+        headers: Mapping[str, Any] = _MISSING,
+        body: bytes | str = _MISSING,
+        json: Any = _MISSING,
+        queue: str = _MISSING,
+        where: Callable[[Record], bool] = _MISSING,
+    ) -> Records:
+        criteria = {
+            "exchange": exchange,
+            "routing_key": routing_key,
+            "headers": headers,
+            "body": body,
+            "json": json,
+            "queue": queue,
+            "where": where,
+        }
+        return Records(r for r in self if _matches(r, criteria))
+
+    def describe(self) -> str:
+        if not self:
+            return "  (nothing)"
+        return "\n".join(f"  {i + 1}. {r.describe()}" for i, r in enumerate(self))
+
+
+class TrafficRecorder:
+    """Listens to a broker and keeps every message event, in order."""
+
+    EVENTS = ("published", "delivered", "acked", "nacked", "returned", "dead_lettered")
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.records = Records()
+        self._pending_publish: Record | None = None
+        broker.listeners.append(self._on_event)
+
+    def close(self) -> None:
+        if self._on_event in self.broker.listeners:
+            self.broker.listeners.remove(self._on_event)
+
+    def clear(self) -> None:
+        self.records.clear()
+
+    def _on_event(self, event: str, data: dict[str, Any]) -> None:
+        if event == "published":
+            record = Record("published", data["message"])
+            self._pending_publish = record
+            self.records.append(record)
+        elif event == "routed":
+            pending = self._pending_publish
+            if pending is not None and pending.message is data["message"]:
+                pending.queues = [q.name for q in data["queues"]]
+        elif event == "delivered":
+            self.records.append(
+                Record(
+                    "delivered",
+                    data["message"],
+                    queue=data["queue"].name,
+                    consumer=data.get("consumer"),
+                    delivery_tag=data.get("delivery_tag"),
+                    redelivered=bool(data.get("redelivered")),
+                )
+            )
+        elif event in ("acked", "nacked"):
+            self.records.append(
+                Record(
+                    event,
+                    data["message"],
+                    queue=data["queue"].name,
+                    delivery_tag=data.get("delivery_tag"),
+                    requeue=data.get("requeue"),
+                )
+            )
+        elif event == "returned":
+            self.records.append(Record("returned", data["message"]))
+        elif event == "dead_lettered":
+            self.records.append(
+                Record(
+                    "dead_lettered",
+                    data["message"],
+                    queue=data["queue"].name,
+                    reason=data["reason"],
+                )
+            )
+
+    def of(self, event: str) -> Records:
+        return Records(r for r in self.records if r.event == event)
+
+    @property
+    def published(self) -> Records:
+        return self.of("published")
+
+    @property
+    def delivered(self) -> Records:
+        return self.of("delivered")
+
+    @property
+    def acked(self) -> Records:
+        return self.of("acked")
+
+    @property
+    def nacked(self) -> Records:
+        return self.of("nacked")
+
+    @property
+    def returned(self) -> Records:
+        return self.of("returned")
+
+    @property
+    def dead_lettered(self) -> Records:
+        return self.of("dead_lettered")
+
+
+@dataclass
+class ExchangeView:
+    recorder: TrafficRecorder
+    name: str
+
+    @property
+    def published(self) -> Records:
+        return self.recorder.published.filter(exchange=self.name)
+
+    @property
+    def returned(self) -> Records:
+        return self.recorder.returned.filter(exchange=self.name)
+
+    @property
+    def called(self) -> bool:
+        return self.published.called
+
+    @property
+    def call_count(self) -> int:
+        return self.published.call_count
+
+    @property
+    def last(self) -> Record:
+        return self.published.last
+
+
+@dataclass
+class QueueView:
+    recorder: TrafficRecorder
+    name: str
+
+    @property
+    def routed(self) -> Records:
+        """Messages the broker routed into this queue."""
+        return Records(r for r in self.recorder.published if self.name in r.queues)
+
+    @property
+    def delivered(self) -> Records:
+        return self.recorder.delivered.filter(queue=self.name)
+
+    @property
+    def acked(self) -> Records:
+        return self.recorder.acked.filter(queue=self.name)
+
+    @property
+    def nacked(self) -> Records:
+        return self.recorder.nacked.filter(queue=self.name)
+
+    @property
+    def dead_lettered(self) -> Records:
+        """Messages that died in this queue (expired, rejected, maxlen)."""
+        return self.recorder.dead_lettered.filter(queue=self.name)
+
+    @property
+    def messages(self) -> list[Message]:
+        """What is ready in the queue right now."""
+        queue = self.recorder.broker.vhosts["/"].queues.get(self.name)
+        return [] if queue is None else [e.message for e in queue.entries()]
+
+    @property
+    def consumers(self) -> list[str]:
+        queue = self.recorder.broker.vhosts["/"].queues.get(self.name)
+        return [] if queue is None else [c.tag for c in queue.consumers]
+
+
+def assert_published(
+    recorder: TrafficRecorder,
+    *,
+    times: int | None = None,
+    **criteria: Any,
+) -> Records:
+    """Assert that matching messages were published (``times`` exactly, or at least
+    once); the failure lists every publish that did happen."""
+    matched = recorder.published.filter(**criteria)
+    ok = bool(matched) if times is None else len(matched) == times
+    if not ok:
+        wanted = ", ".join(f"{k}={v!r}" for k, v in criteria.items())
+        count = "at least once" if times is None else f"{times} time(s)"
+        raise AssertionError(
+            f"expected a publish with {wanted or 'anything'} {count}, "
+            f"found {len(matched)}.\nPublished:\n{recorder.published.describe()}"
+        )
+    return matched
+
+
+def describe_all(records: Iterable[Record]) -> str:
+    return Records(records).describe()
