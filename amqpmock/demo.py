@@ -9,6 +9,7 @@ through the broker core and prints where each message went.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from amqpmock.fake import Broker, LocalClient
 
@@ -33,7 +34,7 @@ def main() -> None:
     cch.queue_bind(reply_q, reply_q, reply_q)
     cch.consume(reply_q, no_ack=True)
 
-    def envelope(msg: dict[str, object]) -> str:
+    def envelope(msg: Mapping[str, object]) -> str:
         return json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps(msg)})
 
     print(f"exchanges: {sorted(n for n in broker.exchanges() if n and not n.startswith('amq.'))}")
