@@ -1,0 +1,1 @@
+"""Recording proxy: client <-> upstream RabbitMQ, frames decoded on the side."""
