@@ -243,18 +243,28 @@ class TrafficRecorder:
         return self.of("dead_lettered")
 
 
+def _direct(fn: Callable[[], Any]) -> Any:
+    return fn()
+
+
 @dataclass
 class ExchangeView:
+    """What happened at one exchange. ``run`` executes reads where the broker lives
+    (the server thread, for the pytest fixture)."""
+
     recorder: TrafficRecorder
     name: str
+    run: Callable[[Callable[[], Any]], Any] = _direct
 
     @property
     def published(self) -> Records:
-        return self.recorder.published.filter(exchange=self.name)
+        result: Records = self.run(lambda: self.recorder.published.filter(exchange=self.name))
+        return result
 
     @property
     def returned(self) -> Records:
-        return self.recorder.returned.filter(exchange=self.name)
+        result: Records = self.run(lambda: self.recorder.returned.filter(exchange=self.name))
+        return result
 
     @property
     def called(self) -> bool:
@@ -271,41 +281,66 @@ class ExchangeView:
 
 @dataclass
 class QueueView:
+    """What happened at one queue, and what it holds now."""
+
     recorder: TrafficRecorder
     name: str
+    run: Callable[[Callable[[], Any]], Any] = _direct
+
+    def _of(self, event: str) -> Records:
+        result: Records = self.run(lambda: self.recorder.of(event).filter(queue=self.name))
+        return result
 
     @property
     def routed(self) -> Records:
         """Messages the broker routed into this queue."""
-        return Records(r for r in self.recorder.published if self.name in r.queues)
+        result: Records = self.run(
+            lambda: Records(r for r in self.recorder.published if self.name in r.queues)
+        )
+        return result
 
     @property
     def delivered(self) -> Records:
-        return self.recorder.delivered.filter(queue=self.name)
+        return self._of("delivered")
 
     @property
     def acked(self) -> Records:
-        return self.recorder.acked.filter(queue=self.name)
+        return self._of("acked")
 
     @property
     def nacked(self) -> Records:
-        return self.recorder.nacked.filter(queue=self.name)
+        return self._of("nacked")
 
     @property
     def dead_lettered(self) -> Records:
         """Messages that died in this queue (expired, rejected, maxlen)."""
-        return self.recorder.dead_lettered.filter(queue=self.name)
+        return self._of("dead_lettered")
+
+    def _queue_state(self, fn: Callable[[Any], Any]) -> Any:
+        def read() -> Any:
+            queue = self.recorder.broker.vhosts["/"].queues.get(self.name)
+            return fn(queue)
+
+        return self.run(read)
 
     @property
     def messages(self) -> list[Message]:
         """What is ready in the queue right now."""
-        queue = self.recorder.broker.vhosts["/"].queues.get(self.name)
-        return [] if queue is None else [e.message for e in queue.entries()]
+        result: list[Message] = self._queue_state(
+            lambda q: [] if q is None else [e.message for e in q.entries()]
+        )
+        return result
 
     @property
     def consumers(self) -> list[str]:
-        queue = self.recorder.broker.vhosts["/"].queues.get(self.name)
-        return [] if queue is None else [c.tag for c in queue.consumers]
+        result: list[str] = self._queue_state(
+            lambda q: [] if q is None else [c.tag for c in q.consumers]
+        )
+        return result
+
+    @property
+    def exists(self) -> bool:
+        return bool(self._queue_state(lambda q: q is not None))
 
 
 def assert_published(

@@ -1,0 +1,190 @@
+"""The test-facing broker: a fake broker behind a live AMQP URL, with inspection,
+assertions, injected messages, RPC stubs and a clock, for any test framework.
+
+Rules this module keeps:
+- The broker lives on the server's thread; every read or change from the test goes
+  through ``server.call`` (run on that thread, wait for the result), so a test never
+  races the clients it drives.
+- ``reset()`` puts the broker back to new (connections closed, queues, exchanges,
+  stubs and records gone) in well under a millisecond, so one server serves a session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+from pamqp.commands import Basic
+
+from amqpmock.clocks import AdjustableClock
+from amqpmock.fake.broker import Broker
+from amqpmock.fake.model import Message
+from amqpmock.hookspecs import PluginManager, get_plugin_manager
+from amqpmock.inspection import ExchangeView, QueueView, Records, TrafficRecorder
+from amqpmock.inspection import assert_published as _assert_published
+from amqpmock.rpc import RPCStub
+
+T = TypeVar("T")
+
+
+class ServerLike(Protocol):
+    url: str
+    broker: Broker
+
+    def call(self, fn: Callable[[], T]) -> T: ...
+
+
+class BrokerFixture:
+    """What ``amqp_broker`` gives a test. ``url`` is the AMQP URL for any client."""
+
+    def __init__(
+        self,
+        server: ServerLike,
+        clock: AdjustableClock,
+        plugins: PluginManager | None = None,
+    ) -> None:
+        self.server = server
+        self.clock = clock
+        self.plugins = plugins or get_plugin_manager()
+        self.recorder: TrafficRecorder = server.call(lambda: TrafficRecorder(server.broker))
+        self.stubs: list[RPCStub] = []
+
+    # --- basics ---------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def broker(self) -> Broker:
+        """The core broker itself; touch it only inside ``call``."""
+        return self.server.broker
+
+    def call(self, fn: Callable[[Broker], T]) -> T:
+        """Run ``fn(broker)`` on the server's thread and return its result."""
+        broker = self.server.broker
+        return self.server.call(lambda: fn(broker))
+
+    def reset(self) -> None:
+        def do_reset() -> None:
+            for stub in self.stubs:
+                stub.stop()
+            self.server.broker.reset()
+            self.recorder.clear()
+
+        self.stubs.clear()
+        self.clock.reset()
+        self.server.call(do_reset)
+
+    def close(self) -> None:
+        self.server.call(self.recorder.close)
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` pass for TTLs, expiry and delayed replies, without sleeping."""
+        self.clock.advance(seconds)
+        self.server.call(self.server.broker.run_timers)
+
+    # --- setup and injection -----------------------------------------------------
+
+    def declare_exchange(self, name: str, type: str = "direct", **kw: Any) -> None:
+        self.call(lambda b: b.declare_exchange(name, type, **kw))
+
+    def declare_queue(self, name: str = "", **kw: Any) -> str:
+        return self.call(lambda b: b.declare_queue(name, **kw).name)
+
+    def bind_queue(self, queue: str, exchange: str, routing_key: str = "", **kw: Any) -> None:
+        self.call(lambda b: b.bind_queue(queue, exchange, routing_key, **kw))
+
+    def publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes | str | dict[str, Any] | list[Any] = b"",
+        properties: Basic.Properties | dict[str, Any] | None = None,
+        **props: Any,
+    ) -> list[str]:
+        """Inject a message as if a remote service had published it; dicts and lists
+        are sent as JSON. Returns the queues it reached."""
+        import json
+
+        if isinstance(body, dict | list):
+            body = json.dumps(body)
+            props.setdefault("content_type", "application/json")
+        if properties is None:
+            properties = props or None
+        payload = body
+        return self.call(lambda b: b.publish(exchange, routing_key, payload, properties))
+
+    inject = publish
+
+    # --- RPC stubs -------------------------------------------------------------------
+
+    def rpc_stub(self, exchange: str, routing_key: str, *, vhost: str = "/") -> RPCStub:
+        """Answer requests published to ``exchange`` with a matching ``routing_key``
+        (topic wildcards allowed). Configure with ``.returns``/``.raises``/..."""
+        conventions = self.plugins.rpc_conventions()
+        stub = self.call(lambda b: RPCStub(b, exchange, routing_key, conventions, vhost))
+        self.stubs.append(stub)
+        return stub
+
+    # --- inspection ----------------------------------------------------------------
+
+    def exchange(self, name: str) -> ExchangeView:
+        return ExchangeView(self.recorder, name, self.server.call)
+
+    def queue(self, name: str) -> QueueView:
+        return QueueView(self.recorder, name, self.server.call)
+
+    def _records(self, attr: str) -> Records:
+        return self.server.call(lambda: Records(getattr(self.recorder, attr)))
+
+    @property
+    def published(self) -> Records:
+        return self._records("published")
+
+    @property
+    def delivered(self) -> Records:
+        return self._records("delivered")
+
+    @property
+    def acked(self) -> Records:
+        return self._records("acked")
+
+    @property
+    def nacked(self) -> Records:
+        return self._records("nacked")
+
+    @property
+    def returned(self) -> Records:
+        return self._records("returned")
+
+    @property
+    def dead_lettered(self) -> Records:
+        return self._records("dead_lettered")
+
+    def messages(self, queue: str) -> list[Message]:
+        """Ready messages of a queue right now, without taking them."""
+        return self.call(lambda b: b.messages(queue))
+
+    def queues(self) -> list[str]:
+        return self.call(lambda b: sorted(b.queues()))
+
+    def exchanges(self) -> list[str]:
+        return self.call(lambda b: sorted(b.exchanges()))
+
+    def bindings(self) -> list[tuple[str, str, str, dict[str, Any]]]:
+        return self.call(lambda b: list(b.bindings()))
+
+    def consumers(self, queue: str) -> list[str]:
+        return self.call(lambda b: [c.tag for c in b.queue(queue).consumers])
+
+    def connections(self) -> int:
+        return self.call(lambda b: len(b.connections))
+
+    def assert_published(self, *, times: int | None = None, **criteria: Any) -> Records:
+        return self.server.call(lambda: _assert_published(self.recorder, times=times, **criteria))
+
+    def assert_nothing_published(self) -> None:
+        published = self.published
+        if published:
+            raise AssertionError(f"expected no publishes, found:\n{published.describe()}")
