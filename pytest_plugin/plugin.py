@@ -1,15 +1,121 @@
-"""pytest entry point (``pytest11``) for amqpmock.
+"""pytest entry point (``pytest11``) for amqpmock: a fake RabbitMQ for every test.
 
-Fixtures and options land with the plugin issue; for now this registers the marker
-names so that projects can start tagging tests.
+Fixtures:
+- ``amqp_broker``: a fresh broker for the test (``amqpmock.testing.harness.BrokerFixture``):
+  ``.url``, inspection (``.published``, ``.queue(name).delivered``...), assertions,
+  injected messages, RPC stubs, ``.advance(seconds)``.
+- ``amqp_url``: that broker's AMQP URL, for any client.
+- ``amqpmock_server``: the session's server (one per xdist worker).
+
+Configuration precedence: command line, then ini file, then defaults. Options live in
+one ``amqpmock`` group; ini names match them (``--amqpmock-port`` / ``amqpmock_port``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from amqpmock.clocks import AdjustableClock
+from amqpmock.fake.broker import Broker
+from amqpmock.testing.harness import BrokerFixture
+
+DEFAULT_HOST = "127.0.0.1"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("amqpmock", "amqpmock: a fake RabbitMQ broker for tests")
+    group.addoption(
+        "--amqpmock-host",
+        default=None,
+        help=f"address the fake broker listens on (default {DEFAULT_HOST}; ini amqpmock_host)",
+    )
+    group.addoption(
+        "--amqpmock-port",
+        type=int,
+        default=None,
+        help="port of the fake broker (default: a free port; ini amqpmock_port)",
+    )
+    group.addoption(
+        "--amqpmock-seed",
+        type=int,
+        default=None,
+        help="seed for server-generated names (amq.gen-..., amq.ctag-...; ini amqpmock_seed)",
+    )
+    parser.addini("amqpmock_host", "address the fake broker listens on", default=DEFAULT_HOST)
+    parser.addini("amqpmock_port", "port of the fake broker (0: a free port)", default="0")
+    parser.addini("amqpmock_seed", "seed for server-generated names", default="0")
+    parser.addini(
+        "amqpmock_users",
+        "users of the fake broker, one NAME:PASSWORD per line (default guest:guest)",
+        type="linelist",
+        default=["guest:guest"],
+    )
+    parser.addini(
+        "amqpmock_vhosts", "virtual hosts of the fake broker", type="linelist", default=["/"]
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "amqp_cassette(path=None, **options): replay or record AMQP traffic"
     )
+
+
+def _setting(config: pytest.Config, name: str) -> str:
+    value = config.getoption(f"--{name.replace('_', '-')}")
+    if value is None:
+        value = config.getini(name)
+    return str(value)
+
+
+def _users(config: pytest.Config) -> dict[str, str]:
+    users: dict[str, str] = {}
+    for line in config.getini("amqpmock_users"):
+        name, sep, password = str(line).partition(":")
+        if not sep or not name:
+            raise pytest.UsageError(f"amqpmock_users: expected NAME:PASSWORD, got {line!r}")
+        users[name] = password
+    return users
+
+
+@pytest.fixture(scope="session")
+def amqpmock_server(pytestconfig: pytest.Config) -> Iterator[object]:
+    """The fake broker's server for this session (each xdist worker has its own)."""
+    from amqpmock.server import ServerThread
+
+    clock = AdjustableClock()
+    broker = Broker(
+        clock,
+        seed=int(_setting(pytestconfig, "amqpmock_seed")),
+        users=_users(pytestconfig),
+        vhosts=[str(v) for v in pytestconfig.getini("amqpmock_vhosts")],
+    )
+    server = ServerThread(
+        broker=broker,
+        host=_setting(pytestconfig, "amqpmock_host"),
+        port=int(_setting(pytestconfig, "amqpmock_port")),
+    )
+    with server:
+        server.clock = clock  # type: ignore[attr-defined]
+        yield server
+
+
+@pytest.fixture
+def amqp_broker(amqpmock_server: object) -> Iterator[BrokerFixture]:
+    """A fresh fake broker for this test: nothing is left from earlier tests."""
+    server = amqpmock_server
+    fixture = BrokerFixture(server, server.clock)  # type: ignore[arg-type, attr-defined]
+    fixture.reset()
+    try:
+        yield fixture
+    finally:
+        fixture.reset()
+        fixture.close()
+
+
+@pytest.fixture
+def amqp_url(amqp_broker: BrokerFixture) -> str:
+    """The AMQP URL of this test's fake broker (``amqp://guest:guest@127.0.0.1:PORT/``)."""
+    return amqp_broker.url
