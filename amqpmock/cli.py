@@ -1,0 +1,81 @@
+"""The ``amqpmock`` command: ``amqpmock serve | ...`` (one subparser per command).
+
+Rules this module keeps:
+- argparse only; each command is a ``_cmd_<name>(args) -> int`` function registered
+  with its subparser in ``build_parser``, so new commands (record, replay, show,
+  diagram) add a function and a subparser and touch nothing else.
+- ``main()`` returns the exit status: 0 on success, 2 on bad usage (argparse's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Callable, Sequence
+
+__all__ = ["build_parser", "main"]
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _user(value: str) -> tuple[str, str]:
+    name, sep, password = value.partition(":")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME:PASSWORD, got {value!r}")
+    return name, password
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from amqpmock.server import AMQPServer
+
+    users = dict(args.user) if args.user else None
+    vhosts = args.vhost if args.vhost else None
+
+    async def serve() -> None:
+        async with AMQPServer(host=args.host, port=args.port, users=users, vhosts=vhosts) as srv:
+            print(srv.url, flush=True)
+            await srv.serve_forever()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="amqpmock",
+        description="A fake AMQP 0-9-1 broker with RabbitMQ's semantics, for tests.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the fake broker on a TCP port until Ctrl-C",
+        description="Run the fake broker and print its AMQP URL; stop with Ctrl-C.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=5672, help="port (0: any free port)")
+    serve.add_argument(
+        "--user",
+        type=_user,
+        action="append",
+        metavar="NAME:PASSWORD",
+        help="a user (repeatable; default guest:guest)",
+    )
+    serve.add_argument(
+        "--vhost", action="append", metavar="V", help="a virtual host (repeatable; default /)"
+    )
+    serve.set_defaults(handler=_cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Command = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,398 @@
+"""The asyncio adapter: sockets in, ``amqpmock.protocol`` in the middle, sockets out.
+
+Rules this module keeps:
+- It is thin. Everything about AMQP is in the sans-IO protocol (``Switchboard`` and
+  ``AMQPConnection``) and the broker core; this module only moves bytes, keeps time and
+  wakes up for deadlines.
+- Clocks live here: the wire protocol's deadlines (heartbeats, handshake and close
+  timeouts) run on ``time.monotonic()``; the broker's timers (TTL, expiry) run on the
+  broker's own clock. A broker on a ``VirtualClock`` is left to whoever moves that clock.
+- One bad connection never takes the server down: an exception while serving a socket
+  is logged and closes that socket only.
+- Backpressure: after feeding a connection's bytes, the reader waits for its own
+  writer to drain before reading more.
+- ``ServerThread`` runs the same server on a loop in a background thread for blocking
+  clients; ``call(fn)`` runs ``fn`` on that thread, the only safe way to touch the
+  broker while the server runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
+from typing import TypeVar
+from urllib.parse import quote
+
+from amqpmock.fake.broker import Broker
+from amqpmock.fake.clock import VirtualClock
+from amqpmock.protocol import AMQPConnection, ConnectionSettings, Switchboard
+
+__all__ = ["AMQPServer", "MonotonicClock", "ServerThread"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# The loop wakes at least this often, so that broker timers armed through the broker's
+# Python API (which the server does not see) run without much delay.
+MAX_SLEEP = 0.25
+# On stop, how long clients get to answer the server's Connection.Close.
+STOP_GRACE = 1.0
+READ_SIZE = 65536
+
+
+class MonotonicClock:
+    """Seconds since the epoch that never go backwards (for the broker core).
+
+    Wall time when the clock was made, moved on by ``time.monotonic()``: TTLs are immune
+    to the system clock being set, and AMQP timestamps still look like dates.
+    """
+
+    def __init__(self) -> None:
+        self._offset = time.time() - time.monotonic()
+
+    def now(self) -> float:
+        return time.monotonic() + self._offset
+
+
+class AMQPServer:
+    """An AMQP 0-9-1 server on ``host:port`` in front of a fake broker.
+
+    ``async with AMQPServer() as srv: srv.url`` gives ``amqp://guest:guest@127.0.0.1:PORT/``.
+    Without ``broker`` a new one is made on a ``MonotonicClock``; ``users`` (name ->
+    password) and ``vhosts`` are added to it, each user with full permissions on each
+    vhost. ``port=0`` picks a free port.
+    """
+
+    def __init__(
+        self,
+        broker: Broker | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        users: Mapping[str, str] | None = None,
+        vhosts: Iterable[str] | None = None,
+        settings: ConnectionSettings | None = None,
+    ) -> None:
+        if broker is None:
+            broker = Broker(
+                clock=MonotonicClock(),
+                users=dict(users) if users is not None else None,
+                vhosts=tuple(vhosts) if vhosts is not None else ("/",),
+            )
+        else:
+            _add_users_and_vhosts(broker, users, vhosts)
+        self.broker = broker
+        self.host = host
+        self.port = port
+        self.switchboard = Switchboard(broker, settings, on_pending=self._wake_writer)
+        self._server: asyncio.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._writers: dict[AMQPConnection, asyncio.StreamWriter] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._flush_scheduled = False
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        user, password = "guest", "guest"
+        for name, (secret, _tags) in self.broker.users.items():
+            user, password = name, secret
+            break
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{self.port}/"
+
+    async def start(self) -> AMQPServer:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        on_advance = getattr(self.broker.clock, "on_advance", None)
+        if isinstance(on_advance, list):  # an adjustable clock: wake up when it jumps
+            on_advance.append(self._wake_timers)
+        self._reschedule()
+        log.info("amqpmock listening on %s", self.url)
+        return self
+
+    async def stop(self) -> None:
+        """Stop listening, close every connection (320 CONNECTION_FORCED), wait a moment."""
+        if self._server is None:
+            return
+        server, self._server = self._server, None
+        server.close()
+        on_advance = getattr(self.broker.clock, "on_advance", None)
+        if isinstance(on_advance, list) and self._wake_timers in on_advance:
+            on_advance.remove(self._wake_timers)
+        self.switchboard.close_all(time.monotonic())
+        self._flush()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
+        for writer in list(self._writers.values()):
+            writer.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        await server.wait_closed()
+
+    async def __aenter__(self) -> AMQPServer:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None, "start() the server first"
+        await self._server.serve_forever()
+
+    # -- one socket ----------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        peername = writer.get_extra_info("peername")
+        peer = f"{peername[0]}:{peername[1]}" if isinstance(peername, tuple) else str(peername)
+        conn = self.switchboard.connect(time.monotonic(), peer)
+        self._writers[conn] = writer
+        self._reschedule()
+        try:
+            while not conn.should_close:
+                data = await reader.read(READ_SIZE)
+                conn.receive_data(data, time.monotonic())
+                self._flush()
+                if not data:
+                    break
+                await writer.drain()
+        except (ConnectionError, OSError, asyncio.IncompleteReadError):
+            pass  # the peer went away; the protocol hears about it below
+        except asyncio.CancelledError:
+            pass  # the server is stopping
+        except Exception:
+            log.exception("error serving %s; closing that connection", peer)
+        finally:
+            self._tasks.discard(task)
+            self._writers.pop(conn, None)
+            try:
+                self.switchboard.forget(conn)
+                self._flush()
+            except Exception:
+                log.exception("error while closing %s", peer)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    # -- writing ---------------------------------------------------------------------
+
+    def _wake_writer(self) -> None:
+        """A connection has output (maybe caused off-loop, through the broker's API)."""
+        if self._loop is None or self._flush_scheduled:
+            return
+        self._flush_scheduled = True
+        if threading.get_ident() == self._loop_thread:
+            self._loop.call_soon(self._flush)
+        else:
+            self._loop.call_soon_threadsafe(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        try:
+            for conn in self.switchboard.pending():
+                data = conn.data_to_send()
+                writer = self._writers.get(conn)
+                if writer is None or writer.is_closing():
+                    continue
+                if data:
+                    writer.write(data)
+                if conn.should_close:
+                    writer.close()
+        except Exception:
+            log.exception("error while writing")
+        self._reschedule()
+
+    # -- time ---------------------------------------------------------------------------
+
+    def _wake_timers(self) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._on_timer)
+
+    def _reschedule(self) -> None:
+        loop = self._loop
+        if loop is None or self._server is None:
+            return
+        delay = MAX_SLEEP
+        wire = self.switchboard.next_deadline()
+        if wire is not None:
+            delay = min(delay, wire - time.monotonic())
+        if not isinstance(self.broker.clock, VirtualClock):
+            broker_deadline = self.broker.next_deadline()
+            if broker_deadline is not None:
+                delay = min(delay, broker_deadline - self.broker.clock.now())
+        when = loop.time() + max(0.0, delay)
+        if self._timer is not None:
+            if self._timer.when() <= when:
+                return
+            self._timer.cancel()
+        self._timer = loop.call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._server is None:
+            return
+        try:
+            self.switchboard.handle_timeout(time.monotonic())
+            if not isinstance(self.broker.clock, VirtualClock):
+                deadline = self.broker.next_deadline()
+                if deadline is not None and deadline <= self.broker.clock.now():
+                    self.broker.run_timers()
+        except Exception:
+            log.exception("error while running timers")
+        self._flush()
+
+
+def _add_users_and_vhosts(
+    broker: Broker, users: Mapping[str, str] | None, vhosts: Iterable[str] | None
+) -> None:
+    new_vhosts = list(vhosts or ())
+    new_users = dict(users or {})
+    for vhost in new_vhosts:
+        broker.add_vhost(vhost)
+    for name, password in new_users.items():
+        broker.add_user(name, password)
+    # full permissions for each new user everywhere, and for everyone on each new vhost
+    for name in broker.users:
+        for vhost in broker.vhosts:
+            if name in new_users or vhost in new_vhosts:
+                broker.set_permissions(name, vhost)
+
+
+class ServerThread:
+    """``AMQPServer`` on its own event loop in a daemon thread, for blocking clients.
+
+    ``with ServerThread() as srv: srv.url``. The broker belongs to that thread while the
+    server runs: touch it through ``srv.call(fn)``.
+    """
+
+    def __init__(
+        self,
+        broker: Broker | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        users: Mapping[str, str] | None = None,
+        vhosts: Iterable[str] | None = None,
+        settings: ConnectionSettings | None = None,
+        start_timeout: float = 10.0,
+    ) -> None:
+        self.server = AMQPServer(broker, host, port, users, vhosts, settings)
+        self.start_timeout = start_timeout
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def broker(self) -> Broker:
+        return self.server.broker
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def host(self) -> str:
+        return self.server.host
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def start(self) -> ServerThread:
+        if self._thread is not None:
+            raise RuntimeError("the server thread is already running")
+        self._ready.clear()
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name="amqpmock-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(self.start_timeout):
+            raise RuntimeError(f"the AMQP server did not start within {self.start_timeout}s")
+        if self._error is not None:
+            self._thread.join()
+            self._thread = None
+            raise RuntimeError(f"the AMQP server could not start: {self._error}") from self._error
+        return self
+
+    def stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        loop, stop_event = self._loop, self._stop_event
+        if loop is not None and stop_event is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop ended on its own meanwhile
+                loop.call_soon_threadsafe(stop_event.set)
+        thread.join()
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn()`` on the server's thread and return (or raise) what it does."""
+        loop = self._loop
+        if loop is None or self._thread is None:
+            return fn()  # not running: nobody else touches the broker
+        if threading.get_ident() == self._thread.ident:
+            return fn()
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(fn())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        loop.call_soon_threadsafe(run)
+        return future.result()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported to start(), or logged if it came later
+            if not self._ready.is_set():
+                self._error = exc
+                self._ready.set()
+            else:
+                log.exception("the AMQP server thread failed")
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop_event = asyncio.Event()
+        await self.server.start()
+        self._ready.set()
+        try:
+            await self._stop_event.wait()
+        finally:
+            await self.server.stop()
+            self._loop = None
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
