@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from amqpmock.cassette._redact import BuiltinRedactors
 from amqpmock.hookspecs import MessageDecoder, hookimpl
 
 
@@ -30,4 +31,9 @@ def _conventions() -> object:
     return BuiltinConventions()
 
 
-DEFAULT_PLUGINS: list[object] = [BuiltinExchangeTypes(), BuiltinDecoders(), _conventions()]
+DEFAULT_PLUGINS: list[object] = [
+    BuiltinExchangeTypes(),
+    BuiltinDecoders(),
+    _conventions(),
+    BuiltinRedactors(),
+]

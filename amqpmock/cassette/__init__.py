@@ -1,0 +1,81 @@
+"""Cassettes: recorded AMQP sessions as readable, versioned YAML files.
+
+``load_cassette(path)`` gives the typed model the replay engine reads
+(``Cassette`` > ``CassetteConnection`` > ``Interaction``); ``write_cassette`` writes
+one atomically after checking that no password appears in it.
+"""
+
+from amqpmock.cassette._body import decode_body, encode_body
+from amqpmock.cassette._errors import (
+    CassetteError,
+    CassetteFormatError,
+    CassetteNotFound,
+    CassetteVersionError,
+    SecretLeakError,
+)
+from amqpmock.cassette._model import (
+    CASSETTE_FORMAT_VERSION,
+    Cassette,
+    CassetteConnection,
+    CassetteHeader,
+    Direction,
+    Ending,
+    Heartbeats,
+    Interaction,
+    Origin,
+    Outcome,
+)
+from amqpmock.cassette._redact import (
+    REDACTED,
+    BuiltinRedactors,
+    check_secrets,
+    default_redactors,
+    redact_cassette,
+    redact_start_ok,
+    redact_url,
+    redact_url_passwords,
+    start_ok_credentials,
+)
+from amqpmock.cassette._yaml import (
+    cassette_text,
+    dumps,
+    load_cassette,
+    loads,
+    write_cassette,
+    write_text_atomic,
+)
+
+__all__ = [
+    "CASSETTE_FORMAT_VERSION",
+    "REDACTED",
+    "BuiltinRedactors",
+    "Cassette",
+    "CassetteConnection",
+    "CassetteError",
+    "CassetteFormatError",
+    "CassetteHeader",
+    "CassetteNotFound",
+    "CassetteVersionError",
+    "Direction",
+    "Ending",
+    "Heartbeats",
+    "Interaction",
+    "Origin",
+    "Outcome",
+    "SecretLeakError",
+    "cassette_text",
+    "check_secrets",
+    "decode_body",
+    "default_redactors",
+    "dumps",
+    "encode_body",
+    "load_cassette",
+    "loads",
+    "redact_cassette",
+    "redact_start_ok",
+    "redact_url",
+    "redact_url_passwords",
+    "start_ok_credentials",
+    "write_cassette",
+    "write_text_atomic",
+]

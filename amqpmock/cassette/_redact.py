@@ -1,0 +1,261 @@
+"""Redaction: what never goes into a cassette, and the check that it did not.
+
+Rules this module keeps:
+- A redactor is a plain function of one record (the YAML form of an interaction) that
+  returns the record, changed or not, or None to drop it. The built-in ones (StartOk
+  credentials, passwords in URLs) register through the ``amqpmock_redactors`` hook
+  exactly like third-party ones, and run first.
+- Redactors get a deep copy: they may change it in place.
+- ``check_secrets`` is the last line: it looks for each password (plain, URL-quoted,
+  and inside base64 bodies) anywhere in the document and refuses with the location.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import re
+import struct
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pamqp import decode as pamqp_decode
+
+from amqpmock.cassette._errors import CassetteFormatError, SecretLeakError
+from amqpmock.cassette._model import Cassette, CassetteConnection, Interaction
+from amqpmock.hookspecs import Redactor, hookimpl
+
+if TYPE_CHECKING:
+    from amqpmock.hookspecs import PluginManager
+
+REDACTED = "<redacted>"
+
+# A URL with a scheme; inside it, every "user:password@" (oslo.messaging lists several
+# hosts, each with its own credentials: rabbit://u:p@h1:5672,u:p@h2:5672/).
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>]+")
+_USERINFO = re.compile(r"(^|[/,])([^:/@,\s]*):([^@/\s]*)@")
+
+
+def redact_url(text: str) -> str:
+    """Replace the password of every URL in ``text`` with ``<redacted>``."""
+
+    def one_url(match: re.Match[str]) -> str:
+        url = match.group(0)
+        scheme, _, rest = url.partition("://")
+        authority, slash, tail = rest.partition("/")
+        redacted = _USERINFO.sub(
+            lambda m: f"{m.group(1)}{m.group(2)}:{REDACTED}@" if m.group(3) else m.group(0),
+            authority,
+        )
+        return f"{scheme}://{redacted}{slash}{tail}"
+
+    return _URL.sub(one_url, text) if "://" in text else text
+
+
+def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, dict):
+        return {k: _map_strings(v, fn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_map_strings(v, fn) for v in value]
+    return value
+
+
+def redact_url_passwords(record: dict[str, Any]) -> dict[str, Any]:
+    """Built-in: passwords in URLs anywhere in args, properties and text/JSON bodies."""
+    for key in ("args", "properties", "body"):
+        if key in record:
+            if key == "body" and isinstance(record[key], dict) and "base64" in record[key]:
+                continue
+            record[key] = _map_strings(record[key], redact_url)
+    return record
+
+
+def _as_bytes(response: object) -> bytes:
+    if isinstance(response, bytes):
+        return response
+    if isinstance(response, str):
+        return response.encode("utf-8")
+    return b""
+
+
+def start_ok_credentials(args: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(user, password) from a Connection.StartOk's args, for PLAIN and AMQPLAIN."""
+    mechanism = args.get("mechanism")
+    raw = _as_bytes(args.get("response"))
+    if mechanism == "PLAIN":
+        parts = raw.split(b"\x00")
+        if len(parts) == 3:
+            return (
+                parts[1].decode("utf-8", "replace"),
+                parts[2].decode("utf-8", "replace"),
+            )
+        return None, raw.decode("utf-8", "replace") or None
+    if mechanism == "AMQPLAIN":
+        table = _amqplain_table(raw)
+        if table is None:
+            return None, raw.decode("utf-8", "replace") or None
+        user, password = table.get("LOGIN"), table.get("PASSWORD")
+        return (
+            user.decode("utf-8", "replace") if isinstance(user, bytes) else _str_or_none(user),
+            password.decode("utf-8", "replace")
+            if isinstance(password, bytes)
+            else _str_or_none(password),
+        )
+    return None, None
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _amqplain_table(raw: bytes) -> dict[str, Any] | None:
+    try:
+        _, table = pamqp_decode.field_table(struct.pack(">I", len(raw)) + raw)
+    except (ValueError, struct.error):
+        return None
+    return dict(table)
+
+
+def redact_start_ok(record: dict[str, Any]) -> dict[str, Any]:
+    """Built-in: the SASL response of Connection.StartOk.
+
+    PLAIN keeps the user name (``"\\0guest\\0<redacted>"``); AMQPLAIN becomes a readable
+    ``{LOGIN: guest, PASSWORD: <redacted>}``; the user is hidden too when it equals the
+    password; other mechanisms with a response are redacted whole (EXTERNAL has none).
+    """
+    if record.get("method") != "Connection.StartOk":
+        return record
+    args = record.get("args") or {}
+    if "response" not in args:
+        return record
+    mechanism = args.get("mechanism")
+    user, password = start_ok_credentials(args)
+    shown_user = REDACTED if user is not None and user == password else user
+    if mechanism == "PLAIN" and user is not None:
+        authzid = _as_bytes(args["response"]).split(b"\x00")[0].decode("utf-8", "replace")
+        args["response"] = f"{authzid}\x00{shown_user}\x00{REDACTED}"
+    elif mechanism == "AMQPLAIN" and _amqplain_table(_as_bytes(args["response"])) is not None:
+        args["response"] = {"LOGIN": shown_user, "PASSWORD": REDACTED}
+    elif mechanism == "EXTERNAL" or not args["response"]:
+        return record
+    else:
+        args["response"] = REDACTED
+    record["args"] = args
+    return record
+
+
+BUILTIN_REDACTORS: tuple[Redactor, ...] = (redact_start_ok, redact_url_passwords)
+
+
+class BuiltinRedactors:
+    """Registers the built-in redactors through the ``amqpmock_redactors`` hook."""
+
+    @hookimpl
+    def amqpmock_redactors(self) -> Sequence[Redactor]:
+        return BUILTIN_REDACTORS
+
+
+def default_redactors(plugin_manager: PluginManager | None = None) -> list[Redactor]:
+    """The redactors of the process-wide (or given) plugin manager, built-ins first."""
+    from amqpmock.hookspecs import get_plugin_manager
+
+    return (plugin_manager or get_plugin_manager()).redactors()
+
+
+def redact_cassette(cassette: Cassette, redactors: Iterable[Redactor]) -> Cassette:
+    """A new cassette with every record passed through ``redactors`` in order.
+
+    Dropped records disappear; ``source`` references are renumbered, and cleared when
+    they pointed at a dropped record.
+    """
+    chain = list(redactors)
+    moved: dict[tuple[int, int], tuple[int, int]] = {}
+    connections: list[CassetteConnection] = []
+    for conn in cassette.connections:
+        kept: list[Interaction] = []
+        for index, interaction in enumerate(conn.interactions):
+            record: dict[str, Any] | None = copy.deepcopy(interaction.to_record())
+            for redactor in chain:
+                assert record is not None
+                record = redactor(record)
+                if record is None:
+                    break
+            if record is None:
+                continue
+            where = f"connection {conn.id}, interaction {index} (after redaction)"
+            try:
+                new = Interaction.from_record(record, where)
+            except CassetteFormatError as exc:
+                raise CassetteFormatError(f"a redactor broke a record: {exc.problem}") from None
+            moved[(conn.id, index)] = (conn.id, len(kept))
+            kept.append(new)
+        connections.append(
+            CassetteConnection(
+                id=conn.id,
+                interactions=kept,
+                heartbeats=copy.copy(conn.heartbeats),
+                upstream=conn.upstream,
+                ending=conn.ending,
+                error=conn.error,
+            )
+        )
+    for conn in connections:
+        for interaction in conn.interactions:
+            if interaction.source is not None:
+                interaction.source = moved.get(interaction.source)
+    return Cassette(header=copy.copy(cassette.header), connections=connections, path=cassette.path)
+
+
+def _forms(secret: str) -> set[str]:
+    return {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}
+
+
+def _b64_or_none(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, str | bytes]]:
+    if isinstance(value, str | bytes):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(key, f"{path}.<key>")
+            if key == "base64" and isinstance(item, str):
+                decoded = _b64_or_none(item)
+                if decoded is not None:
+                    yield f"{path}.base64 (decoded)", decoded
+            yield from _walk(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            yield from _walk(item, f"{path}[{n}]")
+
+
+def check_secrets(document: Any, secrets: Iterable[str]) -> None:
+    """Raise ``SecretLeakError`` if any secret appears anywhere in ``document``.
+
+    ``document`` is the plain-data cassette (paths are reported) or its YAML text.
+    """
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret:
+            forms |= _forms(secret)
+    if not forms:
+        return
+    encoded = {f.encode("utf-8") for f in forms}
+    if isinstance(document, str):
+        if any(f in document for f in forms):
+            raise SecretLeakError("somewhere in the YAML text")
+        return
+    for path, value in _walk(document, ""):
+        if isinstance(value, str):
+            if any(f in value for f in forms):
+                raise SecretLeakError(path or "the document")
+        elif any(f in value for f in encoded):
+            raise SecretLeakError(path or "the document")

@@ -1,0 +1,173 @@
+"""Reading and writing cassette files.
+
+Rules this module keeps:
+- Only the safe loader (the C one when PyYAML has it), extended with one tag,
+  ``!decimal``, for AMQP decimal field values. Nothing in a cassette can run code.
+- Writing is atomic: a temporary file in the same directory, fsync, then rename. A
+  write that fails (including the secret check) leaves the previous cassette as it was.
+- Multi-line text is written as YAML block scalars so bodies read like the original.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import decimal
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from amqpmock.cassette._errors import CassetteError, CassetteFormatError, CassetteNotFound
+from amqpmock.cassette._model import Cassette
+from amqpmock.cassette._redact import check_secrets
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class CassetteLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """The safe loader plus ``!decimal``."""
+
+
+class CassetteDumper(_BaseDumper):  # type: ignore[misc,valid-type]
+    """The safe dumper plus ``!decimal`` and block scalars for multi-line text."""
+
+
+def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> decimal.Decimal:
+    if not isinstance(node, yaml.ScalarNode):
+        raise yaml.constructor.ConstructorError(
+            None, None, "!decimal needs a scalar", node.start_mark
+        )
+    try:
+        return decimal.Decimal(loader.construct_scalar(node))
+    except decimal.InvalidOperation:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"not a decimal: {node.value!r}", node.start_mark
+        ) from None
+
+
+def _represent_decimal(dumper: yaml.SafeDumper, value: decimal.Decimal) -> yaml.Node:
+    return dumper.represent_scalar("!decimal", str(value))
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    if "\n" in value.rstrip("\n") and not any(line != line.rstrip() for line in value.split("\n")):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_FLOW_WIDTH = 72
+
+
+def _is_short(values: list[Any], keys: list[Any]) -> bool:
+    if any(isinstance(v, dict | list) for v in values):
+        return False
+    if any(isinstance(v, str) and "\n" in v for v in values):
+        return False
+    width = sum(len(str(k)) + 2 for k in keys) + sum(len(str(v)) + 2 for v in values)
+    return width <= _FLOW_WIDTH
+
+
+def _represent_dict(dumper: yaml.SafeDumper, value: dict[Any, Any]) -> yaml.Node:
+    # Small leaf mappings on one line ({exchange: '', routing_key: q}); the rest as blocks.
+    flow = _is_short(list(value.values()), list(value.keys()))
+    return dumper.represent_mapping("tag:yaml.org,2002:map", value, flow_style=flow)
+
+
+def _represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
+    flow = bool(value) and _is_short(value, [])
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
+
+
+CassetteLoader.add_constructor("!decimal", _construct_decimal)
+CassetteDumper.add_representer(dict, _represent_dict)
+CassetteDumper.add_representer(list, _represent_list)
+CassetteDumper.add_representer(decimal.Decimal, _represent_decimal)
+CassetteDumper.add_representer(str, _represent_str)
+
+
+def dumps(data: Any) -> str:
+    """YAML text of a plain-data document, keys in the order given."""
+    text: str = yaml.dump(
+        data,
+        Dumper=CassetteDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
+    )
+    return text
+
+
+def loads(text: str, path: Path | None = None) -> Any:
+    """Parse YAML with the safe loader; errors name the file and the line."""
+    try:
+        return yaml.load(text, Loader=CassetteLoader)  # a safe loader subclass
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CassetteFormatError(f"not valid YAML{where}: {problem}", path) from None
+
+
+def load_cassette(path: str | os.PathLike[str]) -> Cassette:
+    """Read and validate a cassette file into the typed model."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CassetteNotFound("no such cassette file", file) from None
+    except UnicodeDecodeError as exc:
+        raise CassetteFormatError(f"not UTF-8 text: {exc.reason}", file) from None
+    except OSError as exc:
+        raise CassetteError(f"cannot read: {exc.strerror or exc}", file) from None
+    return Cassette.from_data(loads(text, file), file)
+
+
+def cassette_text(cassette: Cassette, secrets: Iterable[str] = ()) -> str:
+    """The YAML text of a cassette, after checking that no secret appears in it."""
+    data = cassette.to_data()
+    check_secrets(data, secrets)
+    text = dumps(data)
+    check_secrets(text, secrets)
+    return text
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def write_cassette(
+    cassette: Cassette, path: str | os.PathLike[str], secrets: Iterable[str] = ()
+) -> Path:
+    """Write atomically; raise ``SecretLeakError`` (writing nothing) if a secret shows."""
+    try:
+        text = cassette_text(cassette, secrets)
+    except CassetteError as exc:
+        if exc.path is None:
+            exc.path = Path(path)
+            exc.args = (f"{exc.path}: {exc.problem}",)
+        raise
+    try:
+        return write_text_atomic(path, text)
+    except OSError as exc:
+        raise CassetteError(f"cannot write: {exc.strerror or exc}", Path(path)) from None

@@ -1,0 +1,100 @@
+"""``amqpmock record``: run the recording proxy until interrupted, then write the cassette.
+
+The argument set is defined once here (``add_record_arguments``) so that the main
+``amqpmock`` command and ``python -m amqpmock.proxy`` read the same options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from amqpmock.cassette._errors import CassetteError
+from amqpmock.proxy._server import RecordingProxy
+from amqpmock.proxy._url import UpstreamURLError, parse_upstream_url
+
+
+def add_record_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--upstream",
+        required=True,
+        help="the real broker: amqp[s]://user:pass@host1:5672[,host2:5672]/vhost "
+        "(hosts tried in order)",
+    )
+    parser.add_argument("--cassette", required=True, help="YAML file to write")
+    parser.add_argument(
+        "--listen",
+        default="127.0.0.1:0",
+        metavar="HOST:PORT",
+        help="where clients connect (default 127.0.0.1 on a free port)",
+    )
+
+
+def _listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"--listen needs HOST:PORT, got {text!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+async def record(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    """Record until SIGINT/SIGTERM, then write the cassette. Returns the exit code."""
+    try:
+        upstream = parse_upstream_url(args.upstream)
+        host, port = _listen(args.listen)
+    except (UpstreamURLError, ValueError) as exc:
+        print(f"amqpmock record: {exc}", file=sys.stderr)
+        return 2
+    proxy = RecordingProxy(upstream, host=host, port=port)
+    await proxy.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"amqpmock: recording {upstream.redacted()} into {args.cassette}", file=out)
+    print(
+        f"amqpmock: clients connect to {proxy.client_url(show_password=False)} "
+        "(with the upstream's password); Ctrl-C to stop and write",
+        file=out,
+        flush=True,
+    )
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await proxy.stop()
+    try:
+        cassette = proxy.cassette()
+        from amqpmock.cassette._yaml import write_cassette
+
+        path = write_cassette(cassette, args.cassette, proxy.recorder.secrets)
+    except CassetteError as exc:
+        print(f"amqpmock record: {exc}", file=sys.stderr)
+        return 1
+    count = sum(len(c.interactions) for c in cassette.connections)
+    state = "complete" if cassette.complete else "INCOMPLETE (see the connections' error)"
+    print(
+        f"amqpmock: wrote {path}: {len(cassette.connections)} connection(s), "
+        f"{count} interaction(s), {state}",
+        file=out,
+        flush=True,
+    )
+    return 0
+
+
+def run_record(args: argparse.Namespace) -> int:
+    return asyncio.run(record(args))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m amqpmock.proxy",
+        description="Record real RabbitMQ traffic into a YAML cassette.",
+    )
+    add_record_arguments(parser)
+    return run_record(parser.parse_args(argv))
