@@ -1,0 +1,390 @@
+"""The frame codec: cutting, size limits, RabbitMQ's error texts, content assembly."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pamqp import body, frame, header
+from pamqp.commands import Basic, Channel, Queue
+
+from amqpmock.codec import (
+    AssembledMethod,
+    BadFrame,
+    BodyFrame,
+    ContentAssembler,
+    FrameReader,
+    HeaderFrame,
+    HeartbeatFrame,
+    MethodFrame,
+    UnknownMethod,
+    encode_content,
+    encode_heartbeat,
+    encode_method,
+    erlang_binary_p,
+    erlang_binary_w,
+    truncate_reply_text,
+)
+from amqpmock.errors import AMQPError
+
+
+def raw_frame(frame_type: int, channel: int, payload: bytes, end: int = 0xCE) -> bytes:
+    return struct.pack(">BHI", frame_type, channel, len(payload)) + payload + bytes([end])
+
+
+def read_all(data: bytes, frame_max: int = 131072) -> list[object]:
+    reader = FrameReader(frame_max=frame_max)
+    reader.feed(data)
+    return list(reader)
+
+
+# -- cutting the stream ----------------------------------------------------------------
+
+
+def test_frames_come_out_whole_however_the_bytes_are_split() -> None:
+    stream = (
+        encode_method(1, Queue.Declare(queue="q1", durable=True))
+        + encode_heartbeat()
+        + encode_content(1, Basic.Publish(routing_key="q1"), Basic.Properties(), b"x" * 10)
+    )
+    reader = FrameReader(frame_max=131072)
+    got = []
+    for i in range(len(stream)):  # one byte at a time
+        reader.feed(stream[i : i + 1])
+        got.extend(reader)
+    assert [type(f) for f in got] == [
+        MethodFrame,
+        HeartbeatFrame,
+        MethodFrame,
+        HeaderFrame,
+        BodyFrame,
+    ]
+    declare = got[0]
+    assert isinstance(declare, MethodFrame) and declare.channel == 1
+    assert isinstance(declare.method, Queue.Declare)
+    assert declare.method.queue == "q1" and declare.method.durable is True
+    assert got[-1] == BodyFrame(1, b"x" * 10)
+    assert reader.buffered == 0
+
+
+def test_partial_frame_waits_for_the_rest() -> None:
+    data = encode_method(3, Channel.Open())
+    reader = FrameReader()
+    reader.feed(data[:-1])
+    assert reader.read_frame() is None
+    reader.feed(data[-1:])
+    item = reader.read_frame()
+    assert isinstance(item, MethodFrame) and item.channel == 3
+    assert isinstance(item.method, Channel.Open)
+    assert reader.read_frame() is None
+
+
+def test_protocol_header_needs_eight_octets() -> None:
+    reader = FrameReader()
+    reader.feed(b"AMQP\x00\x00")
+    assert reader.read_protocol_header() is None
+    reader.feed(b"\x09\x01" + encode_heartbeat())
+    assert reader.read_protocol_header() == b"AMQP\x00\x00\x09\x01"
+    assert reader.read_frame() == HeartbeatFrame(0)
+
+
+# -- frame_max ------------------------------------------------------------------------
+
+
+def test_payload_up_to_frame_max_is_accepted_as_rabbitmq_does() -> None:
+    # RabbitMQ allows 8 octets of slack: a payload of exactly frame_max is fine
+    got = read_all(raw_frame(3, 1, b"a" * 4096), frame_max=4096)
+    assert got == [BodyFrame(1, b"a" * 4096)]
+
+
+def test_frame_larger_than_frame_max_is_501_and_stops_the_reader() -> None:
+    reader = FrameReader(frame_max=131072)
+    # only the frame header has arrived: RabbitMQ refuses it before reading the payload
+    reader.feed(struct.pack(">BHI", 1, 0, 200000) + b"x" * 100)
+    bad = reader.read_frame()
+    assert isinstance(bad, BadFrame) and not bad.in_sync
+    assert bad.error.reply_code == 501
+    assert bad.error.reply_text == (
+        "FRAME_ERROR - type 1, all octets = <<>>: {frame_too_large,200000,131064}"
+    )
+    reader.feed(encode_heartbeat())
+    assert reader.read_frame() is None  # out of sync for good
+
+
+def test_garbage_reads_as_a_huge_frame_like_rabbitmq() -> None:
+    (bad,) = read_all(b"\xde\xad\xbe\xef" * 20)
+    assert isinstance(bad, BadFrame)
+    assert bad.channel == 0xADBE
+    assert bad.error.reply_text == (
+        "FRAME_ERROR - type 222, all octets = <<>>: {frame_too_large,4024348094,131064}"
+    )
+
+
+# -- RabbitMQ's error texts ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "end", "text"),
+    [
+        # every expected text below was returned by RabbitMQ 3.10.8
+        (
+            b"\x00\x0a\x00\x32",
+            0,
+            "type 1, all octets = <<0,10,0,50>>: {invalid_frame_end_marker,0}",
+        ),
+        (
+            b"a" * 300,
+            0,
+            'type 1, first 16 octets = <<"aaaaaaaaaaaaaaaa">>: {invalid_frame_end_marker,0}',
+        ),
+        (
+            bytes(12),
+            0,
+            "type 1, all octets = <<0,0,0,0,0,0,0,0,0,0,0,0>>: {invalid_frame_end_marker,0}",
+        ),
+        (
+            bytes(12),
+            10,
+            "type 1, all octets = <<0,0,0,0,0,0,0,0,0,0,0,0>>: {invalid_frame_end_marker,\n"
+            + " " * 51
+            + "10}",
+        ),
+        (
+            bytes(range(100)),
+            0,
+            "type 1, first 16 octets = <<0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15>>: "
+            "{invalid_frame_end_marker,\n" + " " * 70 + "0}",
+        ),
+        (b'ab"\\c\n', 0, 'type 1, all octets = <<"ab\\"\\\\c\\n">>: {invalid_frame_end_marker,0}'),
+        (
+            b"\x08\x09\x0a\x0b\x0c\x0d\x1b",
+            0,
+            'type 1, all octets = <<"\\b\\t\\n\\v\\f\\r\\e">>: {invalid_frame_end_marker,0}',
+        ),
+        (b"a\x00b", 0, "type 1, all octets = <<97,0,98>>: {invalid_frame_end_marker,0}"),
+    ],
+)
+def test_bad_frame_end_texts_match_rabbitmq(payload: bytes, end: int, text: str) -> None:
+    (bad,) = read_all(raw_frame(1, 0, payload, end=end))
+    assert isinstance(bad, BadFrame) and not bad.in_sync
+    assert bad.error.reply_text == "FRAME_ERROR - " + text
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", "<<>>"),
+        (b"abc", '<<"abc">>'),
+        (b"\x7f", "<<127>>"),
+        (b"\x07", "<<7>>"),
+        (b"\xa0\x9f", "<<160,159>>"),
+        (b"a\xe9", '<<"a\xe9">>'),  # latin1 printable, shown as a character
+    ],
+)
+def test_erlang_p_formatting(data: bytes, expected: str) -> None:
+    assert erlang_binary_p(data) == expected
+
+
+def test_erlang_w_formatting_is_always_integers() -> None:
+    assert erlang_binary_w(b"ab") == "<<97,98>>"
+    assert erlang_binary_w(b"") == "<<>>"
+
+
+def test_unknown_frame_type_keeps_the_stream_in_sync() -> None:
+    got = read_all(raw_frame(5, 0, b"abc") + encode_heartbeat())
+    bad = got[0]
+    assert isinstance(bad, BadFrame) and bad.in_sync
+    assert bad.error.reply_text == 'FRAME_ERROR - type 5, all octets = <<"abc">>: unknown_frame'
+    assert got[1] == HeartbeatFrame(0)
+
+
+def test_heartbeat_with_a_payload_and_short_frames_are_unknown_frames() -> None:
+    hb, method, head = read_all(
+        raw_frame(8, 0, b"x") + raw_frame(1, 0, b"\x00\x0a") + raw_frame(2, 1, b"\x00\x3c")
+    )
+    assert isinstance(hb, BadFrame) and hb.error.text.endswith("unknown_frame")
+    assert (
+        isinstance(method, BadFrame)
+        and method.error.text == "type 1, all octets = <<0,10>>: unknown_frame"
+    )
+    assert (
+        isinstance(head, BadFrame)
+        and head.error.text == "type 2, all octets = <<0,60>>: unknown_frame"
+    )
+
+
+def test_unknown_method_is_reported_not_decoded() -> None:
+    (item,) = read_all(raw_frame(1, 2, struct.pack(">HH", 99, 10)))
+    assert item == UnknownMethod(2, 99, 10)
+
+
+def test_undecodable_arguments_are_501_cannot_decode_with_the_method_ids() -> None:
+    (bad,) = read_all(raw_frame(1, 1, struct.pack(">HH", 50, 10) + b"\x00\x00\x05ex"))
+    assert isinstance(bad, BadFrame) and bad.in_sync
+    assert bad.error.reply_text == "FRAME_ERROR - cannot decode <<0,0,5,101,120>>"
+    assert (bad.error.class_id, bad.error.method_id) == (50, 10)
+
+
+def test_long_texts_are_cut_at_255_octets_like_rabbitmq() -> None:
+    (bad,) = read_all(raw_frame(1, 1, struct.pack(">HH", 50, 10) + b"\x00\x00\xff" + b"x" * 200))
+    assert isinstance(bad, BadFrame)
+    text = bad.error.reply_text
+    assert len(text.encode()) == 255
+    assert text.startswith("FRAME_ERROR - cannot decode <<0,0,255,120,120,")
+    assert text.endswith(",12...")  # RabbitMQ: 252 octets and '...'
+    assert truncate_reply_text("short") == "short"
+
+
+# -- content assembly ------------------------------------------------------------------
+
+
+def frames_of(data: bytes) -> list[MethodFrame | HeaderFrame | BodyFrame]:
+    out = []
+    for item in read_all(data):
+        assert isinstance(item, MethodFrame | HeaderFrame | BodyFrame)
+        out.append(item)
+    return out
+
+
+def assemble(data: bytes) -> list[AssembledMethod]:
+    assembler = ContentAssembler()
+    return [done for f in frames_of(data) if (done := assembler.push(f)) is not None]
+
+
+def test_publish_with_body_split_over_frames_is_assembled() -> None:
+    props = Basic.Properties(content_type="text/plain", headers={"a": 1})
+    data = (
+        frame.marshal(Basic.Publish(exchange="ex", routing_key="rk"), 1)
+        + frame.marshal(header.ContentHeader(0, 6, props), 1)
+        + frame.marshal(body.ContentBody(b"abc"), 1)
+        + frame.marshal(Basic.Qos(prefetch_count=5), 2)  # other channels interleave freely
+        + frame.marshal(body.ContentBody(b"def"), 1)
+    )
+    qos, publish = assemble(data)
+    assert qos.channel == 2 and isinstance(qos.method, Basic.Qos) and qos.properties is None
+    assert publish.channel == 1 and isinstance(publish.method, Basic.Publish)
+    assert publish.body == b"abcdef"
+    assert publish.properties is not None
+    assert publish.properties.content_type == "text/plain"
+    assert publish.properties.headers == {"a": 1}
+
+
+def test_empty_body_completes_at_the_header() -> None:
+    data = frame.marshal(Basic.Publish(), 1) + frame.marshal(header.ContentHeader(0, 0), 1)
+    (done,) = assemble(data)
+    assert done.body == b""
+
+
+def push_all(data: bytes) -> None:
+    assembler = ContentAssembler()
+    for f in frames_of(data):
+        assembler.push(f)
+
+
+@pytest.mark.parametrize(
+    ("data", "text", "ids"),
+    [
+        (
+            frame.marshal(body.ContentBody(b"abc"), 1),
+            "UNEXPECTED_FRAME - expected method frame, got non method frame instead",
+            (0, 0),
+        ),
+        (
+            frame.marshal(header.ContentHeader(0, 3), 1),
+            "UNEXPECTED_FRAME - expected method frame, got non method frame instead",
+            (0, 0),
+        ),
+        (
+            frame.marshal(Basic.Publish(), 1) + frame.marshal(Basic.Qos(), 1),
+            "UNEXPECTED_FRAME - expected content header for class 60, "
+            "got non content header frame instead",
+            (60, 40),
+        ),
+        (
+            frame.marshal(Basic.Publish(), 1) + frame.marshal(body.ContentBody(b"x"), 1),
+            "UNEXPECTED_FRAME - expected content header for class 60, "
+            "got non content header frame instead",
+            (60, 40),
+        ),
+        (
+            frame.marshal(Basic.Publish(), 1)
+            + frame.marshal(header.ContentHeader(0, 3), 1)
+            + frame.marshal(Basic.Qos(), 1),
+            "UNEXPECTED_FRAME - expected content body, got non content body frame instead",
+            (60, 40),
+        ),
+        (
+            # a body longer than body_size never completes (as in RabbitMQ)
+            frame.marshal(Basic.Publish(), 1)
+            + frame.marshal(header.ContentHeader(0, 3), 1)
+            + frame.marshal(body.ContentBody(b"abcdef"), 1)
+            + frame.marshal(Basic.Qos(), 1),
+            "UNEXPECTED_FRAME - expected content body, got non content body frame instead",
+            (60, 40),
+        ),
+    ],
+)
+def test_out_of_order_content_is_505(data: bytes, text: str, ids: tuple[int, int]) -> None:
+    with pytest.raises(AMQPError) as caught:
+        push_all(data)
+    assert caught.value.reply_code == 505
+    assert caught.value.reply_text == text
+    assert (caught.value.class_id, caught.value.method_id) == ids
+
+
+def test_content_header_of_another_class_is_505() -> None:
+    head = header.ContentHeader(0, 3)
+    raw = frame.marshal(head, 1)
+    raw = raw[:7] + struct.pack(">H", 50) + raw[9:]  # class 50 instead of 60
+    with pytest.raises(AMQPError) as caught:
+        push_all(frame.marshal(Basic.Publish(), 1) + raw)
+    assert (
+        caught.value.text == "expected content header for class 60, got one for class 50 instead"
+    )
+
+
+# -- writing ---------------------------------------------------------------------------
+
+DELIVER = Basic.Deliver(consumer_tag="ctag", delivery_tag=1, exchange="", routing_key="q")
+
+
+def test_content_is_split_at_frame_max_minus_8() -> None:
+    data = encode_content(7, DELIVER, Basic.Properties(), b"z" * 10000, 4096)
+    items = read_all(data, frame_max=4096)
+    bodies = [f for f in items if isinstance(f, BodyFrame)]
+    assert [len(b.data) for b in bodies] == [4088, 4088, 1824]
+    assert all(b.channel == 7 for b in bodies)
+    head = items[1]
+    assert isinstance(head, HeaderFrame) and head.header.body_size == 10000
+
+
+def test_empty_content_has_no_body_frame() -> None:
+    items = read_all(encode_content(1, DELIVER, Basic.Properties(), b""))
+    assert [type(i) for i in items] == [MethodFrame, HeaderFrame]
+
+
+@given(
+    payload=st.binary(max_size=20000),
+    frame_max=st.integers(min_value=4096, max_value=9000),
+    cut=st.integers(min_value=1, max_value=5000),
+)
+def test_encode_then_read_and_assemble_round_trips(
+    payload: bytes, frame_max: int, cut: int
+) -> None:
+    props = Basic.Properties(message_id="m", priority=3)
+    data = encode_content(5, Basic.Publish(routing_key="r"), props, payload, frame_max)
+    reader = FrameReader(frame_max=frame_max)
+    assembler = ContentAssembler()
+    done = []
+    for start in range(0, len(data), cut):
+        reader.feed(data[start : start + cut])
+        for item in reader:
+            assert isinstance(item, MethodFrame | HeaderFrame | BodyFrame)
+            assert not isinstance(item, BodyFrame) or len(item.data) <= frame_max - 8
+            if (out := assembler.push(item)) is not None:
+                done.append(out)
+    assert len(done) == 1
+    assert done[0].body == payload
+    assert done[0].properties == props
