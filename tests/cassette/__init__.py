@@ -1,0 +1,1 @@
+"""Tests of the cassette format: bodies, model, YAML persistence, redaction."""

@@ -1,0 +1,186 @@
+"""Loading and writing cassette files: safe, versioned, atomic, with clear errors."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import os
+from pathlib import Path
+
+import pytest
+
+from amqpmock.cassette import (
+    CASSETTE_FORMAT_VERSION,
+    Cassette,
+    CassetteConnection,
+    CassetteError,
+    CassetteFormatError,
+    CassetteHeader,
+    CassetteNotFound,
+    CassetteVersionError,
+    Interaction,
+    SecretLeakError,
+    load_cassette,
+    write_cassette,
+)
+from amqpmock.errors import AMQPMockError
+
+
+def sample() -> Cassette:
+    publish = Interaction(
+        dir="c2s",
+        channel=1,
+        method="Basic.Publish",
+        args={"exchange": "", "routing_key": "q", "mandatory": False, "immediate": False},
+        properties={
+            "headers": {"price": decimal.Decimal("1.25"), "raw": b"\x00\x01", "n": [1, 2]},
+            "timestamp": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+            "content_type": "application/json",
+        },
+        body=b'{"x": [1, 2]}',
+        outcome="routed",
+    )
+    deliver = Interaction(
+        dir="s2c",
+        channel=1,
+        method="Basic.Deliver",
+        args={"consumer_tag": "c", "delivery_tag": 1, "redelivered": False},
+        properties={},
+        body=b"multi\nline\ntext\n",
+        origin="recorded",
+        source=(1, 0),
+    )
+    return Cassette(
+        header=CassetteHeader(
+            amqpmock="0.1.0",
+            upstream_product="RabbitMQ",
+            upstream_version="3.10.8",
+            recorded_at=datetime.datetime(2026, 1, 1, 12, tzinfo=datetime.UTC),
+        ),
+        connections=[CassetteConnection(id=1, interactions=[publish, deliver])],
+    )
+
+
+def test_write_and_load_roundtrip(tmp_path: Path) -> None:
+    path = write_cassette(sample(), tmp_path / "sub" / "c.yaml")
+    loaded = load_cassette(path)
+    assert loaded.path == path
+    assert loaded.to_data() == sample().to_data()
+    assert loaded.connections[0].interactions == sample().connections[0].interactions
+    text = path.read_text()
+    assert "price: !decimal 1.25" in text
+    assert "body: |\n      multi\n      line" in text  # block scalar
+    assert "json:" in text and "version: 1" in text
+
+
+def test_header_fields(tmp_path: Path) -> None:
+    data = sample().to_data()
+    assert list(data)[:2] == ["version", "amqpmock"]
+    assert data["version"] == CASSETTE_FORMAT_VERSION
+    assert data["upstream"] == {"product": "RabbitMQ", "version": "3.10.8"}
+    assert data["complete"] is True
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(CassetteNotFound, match="no such cassette file") as info:
+        load_cassette(tmp_path / "nope.yaml")
+    assert info.value.path == tmp_path / "nope.yaml"
+    assert isinstance(info.value, AMQPMockError)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("version: 1\nconnections: [\n", "not valid YAML at line"),
+        ("", "got an empty file"),
+        ("- 1\n", "expected a cassette mapping, got a list"),
+        ("connections: []\n", "missing 'version'"),
+        ("version: x\n", "version: expected a positive integer"),
+        ("version: 1\nconnections: {}\n", "connections: expected a list"),
+        ("version: 1\nconnections: [{interactions: []}]\n", r"connections\[0\].id: missing"),
+        (
+            "version: 1\nconnections: [{id: 1, interactions: [{dir: c2s, channel: 1}]}]\n",
+            r"connections\[0\].interactions\[0\].method: missing",
+        ),
+        (
+            "version: 1\nconnections: [{id: 1, interactions: "
+            "[{dir: up, channel: 1, method: A.B}]}]\n",
+            r"interactions\[0\].dir: expected one of c2s, s2c, got 'up'",
+        ),
+        (
+            "version: 1\nconnections: [{id: 1, interactions: "
+            "[{dir: c2s, channel: 1, method: A.B, body: {base64: '%%'}}]}]\n",
+            r"interactions\[0\].body: body 'base64' is not valid base64",
+        ),
+        ("version: 1\nx: !!python/object:os.system {}\n", "not valid YAML"),
+        ("version: 1\nx: !decimal [1]\n", "not valid YAML"),
+    ],
+)
+def test_broken_cassettes_name_file_and_problem(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    with pytest.raises(CassetteFormatError, match=problem) as info:
+        load_cassette(path)
+    assert str(path) in str(info.value)
+
+
+def test_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.yaml"
+    path.write_text("version: 2\nconnections: []\n")
+    with pytest.raises(CassetteVersionError, match="newer than this amqpmock supports") as info:
+        load_cassette(path)
+    assert str(path) in str(info.value) and info.value.version == 2
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "bin.yaml"
+    path.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(CassetteFormatError, match="not UTF-8"):
+        load_cassette(path)
+
+
+def test_secret_check_keeps_the_previous_cassette(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    write_cassette(sample(), path)
+    before = path.read_text()
+    leaky = sample()
+    leaky.connections[0].interactions[0].args["routing_key"] = "q-hunter2"
+    with pytest.raises(SecretLeakError, match=r"connections\[0\].interactions\[0\].args") as info:
+        write_cassette(leaky, path, secrets=["hunter2"])
+    assert str(path) in str(info.value)
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["c.yaml"]  # no temp file left
+
+
+def test_secret_check_finds_url_quoted_forms(tmp_path: Path) -> None:
+    leaky = sample()
+    leaky.connections[0].interactions[1].body = b"amqp://u:p%40ss@h/"
+    with pytest.raises(SecretLeakError):
+        write_cassette(leaky, tmp_path / "c.yaml", secrets=["p@ss"])
+
+
+def test_failed_write_removes_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("previous")
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(CassetteError, match="cannot write: No space left"):
+        write_cassette(sample(), path)
+    assert path.read_text() == "previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["c.yaml"]
+
+
+def test_model_helpers() -> None:
+    cassette = sample()
+    conn = cassette.connection(1)
+    assert conn.methods() == ["Basic.Publish", "Basic.Deliver"]
+    assert conn.methods("s2c") == ["Basic.Deliver"]
+    publish, deliver = conn
+    assert publish.is_publish and publish.has_content and not publish.is_delivery
+    assert deliver.is_delivery
+    assert [(c.id, i) for c, i, _ in cassette.interactions()] == [(1, 0), (1, 1)]
+    with pytest.raises(KeyError):
+        cassette.connection(9)

@@ -1,0 +1,1 @@
+"""Tests of the recording proxy: sans-IO frame tracking and recording, and live runs."""
