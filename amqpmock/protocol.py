@@ -267,7 +267,7 @@ class AMQPConnection:
         self.client_properties: dict[str, Any] = {}
         self.user: str | None = None
         self.vhost: str | None = None
-        self._mechanism = ""
+        self.mechanism = ""
         self._sasl: SaslSession | None = None
         self.channel_max = self.settings.channel_max
         self.frame_max = FRAME_MIN_SIZE
@@ -492,7 +492,7 @@ class AMQPConnection:
         if factory is None:
             self._handshake_failed(now, f"unknown authentication mechanism {method.mechanism!r}")
             return
-        self._mechanism = method.mechanism
+        self.mechanism = method.mechanism
         self._sasl = factory()
         self._sasl_step(method.response, now)
 
@@ -506,7 +506,7 @@ class AMQPConnection:
         try:
             outcome = self._sasl.step(raw)
         except Exception as exc:  # any malformed response fails the handshake, silently
-            self._handshake_failed(now, f"malformed {self._mechanism} response: {exc}")
+            self._handshake_failed(now, f"malformed {self.mechanism} response: {exc}")
             return
         if isinstance(outcome, Challenge):
             self._to(State.SECURING)
@@ -531,7 +531,7 @@ class AMQPConnection:
         if isinstance(caps, dict) and caps.get("authentication_failure_close") is True:
             error = capped_error(
                 ACCESS_REFUSED,
-                f"Login was refused using authentication mechanism {self._mechanism}. "
+                f"Login was refused using authentication mechanism {self.mechanism}. "
                 "For details see the broker logfile.",
             )
             self._send_close(error)
