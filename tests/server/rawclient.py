@@ -84,7 +84,9 @@ class RawClient:
             assert not hung_up, f"connection closed while waiting for {cls.__name__}"
         raise AssertionError(f"no {cls.__name__} within {wait}s")
 
-    def handshake(self, heartbeat: int = 0, frame_max: int = 131072) -> None:
+    def handshake(
+        self, heartbeat: int = 0, frame_max: int = 131072, channel_max: int = 2047
+    ) -> None:
         self.send_bytes(PROTOCOL_HEADER)
         self.expect(Connection.Start)
         self.send(
@@ -99,7 +101,7 @@ class RawClient:
         self.expect(Connection.Tune)
         self.send(
             0,
-            Connection.TuneOk(channel_max=2047, frame_max=frame_max, heartbeat=heartbeat),
+            Connection.TuneOk(channel_max=channel_max, frame_max=frame_max, heartbeat=heartbeat),
             Connection.Open(virtual_host="/"),
         )
         self.expect(Connection.OpenOk)
@@ -107,6 +109,19 @@ class RawClient:
     def open_channel(self, channel: int = 1) -> None:
         self.send(channel, Channel.Open())
         self.expect(Channel.OpenOk, channel)
+
+    def first_reply(self, wait: float = 1.0) -> tuple[str, dict[str, Any]] | str:
+        """The first method on channel 0 within ``wait``: (name, arguments); or
+        'hung up' / 'nothing' when the server closed the socket or stayed silent."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            got, hung_up = self.frames(0.05)
+            for item in got:
+                if isinstance(item, MethodFrame) and item.channel == 0:
+                    return item.method.name, dict(item.method)
+            if hung_up:
+                return "hung up"
+        return "nothing"
 
     def outcome(self, wait: float = 1.0) -> Outcome:
         """The first Connection.Close within ``wait`` (other frames are skipped)."""

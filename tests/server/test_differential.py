@@ -1,0 +1,326 @@
+"""The same bytes to real RabbitMQ 3.10.8 and to the fake: the same answer.
+
+Each case sends something after (or instead of) a handshake and records the first
+thing the server does on channel 0. The expected values were observed on RabbitMQ
+3.10.8; the ``rabbitmq`` runs check they still hold there, the ``amqpmock`` runs check
+the fake's wire server gives the same.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from pamqp import body, encode, header
+from pamqp.commands import Basic, Channel, Connection
+
+from amqpmock.codec import PROTOCOL_HEADER
+from amqpmock.server import ServerThread
+from amqpmock.testing.rabbitmq import RabbitMQNode
+
+from .rawclient import RawClient
+
+
+@pytest.fixture(scope="module")
+def amqpmock_server() -> Iterator[ServerThread]:
+    with ServerThread() as srv:
+        yield srv
+
+
+@pytest.fixture
+def url(request: pytest.FixtureRequest) -> str:
+    if request.param == "rabbitmq":
+        node: RabbitMQNode = request.getfixturevalue("rabbitmq_node")
+        return node.url
+    server: ServerThread = request.getfixturevalue("amqpmock_server")
+    return server.url
+
+
+def close(code: int, text: str, class_id: int = 0, method_id: int = 0) -> tuple[str, Any]:
+    return (
+        "Connection.Close",
+        {"reply_code": code, "reply_text": text, "class_id": class_id, "method_id": method_id},
+    )
+
+
+def opened(c: RawClient) -> None:
+    c.handshake()
+    c.open_channel(1)
+
+
+def raw(frame_type: int, channel: int, payload: bytes, end: int = 0xCE) -> bytes:
+    return struct.pack(">BHI", frame_type, channel, len(payload)) + payload + bytes([end])
+
+
+def _start_ok(mechanism: str, response: str, caps: dict[str, Any]) -> Callable[[RawClient], None]:
+    def run(c: RawClient) -> None:
+        c.send_bytes(PROTOCOL_HEADER)
+        c.expect(Connection.Start)
+        c.send(
+            0,
+            Connection.StartOk(
+                client_properties={"capabilities": caps},
+                mechanism=mechanism,
+                response=response,
+                locale="en_US",
+            ),
+        )
+
+    return run
+
+
+def _open_vhost(vhost: str) -> Callable[[RawClient], None]:
+    def run(c: RawClient) -> None:
+        c.send_bytes(PROTOCOL_HEADER)
+        c.expect(Connection.Start)
+        c.send(
+            0,
+            Connection.StartOk(
+                client_properties={}, mechanism="PLAIN", response="\0guest\0guest", locale="en_US"
+            ),
+        )
+        c.expect(Connection.Tune)
+        c.send(
+            0,
+            Connection.TuneOk(channel_max=2047, frame_max=131072, heartbeat=0),
+            Connection.Open(virtual_host=vhost),
+        )
+
+    return run
+
+
+def _channel_max_2(c: RawClient) -> None:
+    c.handshake(channel_max=2)
+    c.open_channel(1)
+    c.open_channel(2)
+    c.send(3, Channel.Open())
+
+
+AUTH_CAP = {"authentication_failure_close": True}
+REFUSED = (
+    "ACCESS_REFUSED - Login was refused using authentication mechanism {}. "
+    "For details see the broker logfile."
+)
+
+# name -> (what the client does, what RabbitMQ 3.10.8 answered first on channel 0)
+CASES: dict[str, tuple[Callable[[RawClient], None], Any]] = {
+    "wrong password, PLAIN": (
+        _start_ok("PLAIN", "\0guest\0bad", AUTH_CAP),
+        close(403, REFUSED.format("PLAIN")),
+    ),
+    "wrong password, AMQPLAIN": (
+        _start_ok(
+            "AMQPLAIN",
+            encode.field_table({"LOGIN": "guest", "PASSWORD": "bad"})[4:].decode(),
+            AUTH_CAP,
+        ),
+        close(403, REFUSED.format("AMQPLAIN")),
+    ),
+    "wrong password without the capability": (
+        _start_ok("PLAIN", "\0guest\0bad", {}),
+        "nothing",
+    ),
+    "unknown mechanism": (_start_ok("FOO", "", AUTH_CAP), "nothing"),
+    "missing vhost": (
+        _open_vhost("novhost"),
+        close(530, "NOT_ALLOWED - vhost novhost not found", 10, 40),
+    ),
+    "client close": (
+        lambda c: (
+            c.handshake(),
+            c.send(0, Connection.Close(reply_code=200, reply_text="bye", class_id=0, method_id=0)),
+        ),
+        ("Connection.CloseOk", {}),
+    ),
+    "update secret": (
+        lambda c: (c.handshake(), c.send(0, Connection.UpdateSecret(new_secret="x", reason="r"))),
+        ("Connection.UpdateSecretOk", {}),
+    ),
+    "oversized frame": (
+        lambda c: (c.handshake(), c.send_bytes(struct.pack(">BHI", 1, 0, 200000) + b"x" * 10)),
+        close(501, "FRAME_ERROR - type 1, all octets = <<>>: {frame_too_large,200000,131064}"),
+    ),
+    "body frame of exactly frame_max octets is accepted": (
+        lambda c: (
+            opened(c),
+            c.send(1, Basic.Publish(routing_key="q"), header.ContentHeader(0, 131072)),
+            c.send_bytes(raw(3, 1, b"x" * 131072)),
+            c.send(0, Connection.Close(reply_code=200, reply_text="", class_id=0, method_id=0)),
+        ),
+        ("Connection.CloseOk", {}),
+    ),
+    "method on an unopened channel": (
+        lambda c: (c.handshake(), c.send(3, Basic.Qos(prefetch_count=1))),
+        close(504, "CHANNEL_ERROR - expected 'channel.open'", 60, 10),
+    ),
+    "second channel.open": (
+        lambda c: (opened(c), c.send(1, Channel.Open())),
+        close(504, "CHANNEL_ERROR - second 'channel.open' seen", 20, 10),
+    ),
+    "body on an unopened channel": (
+        lambda c: (c.handshake(), c.send(3, body.ContentBody(b"abc"))),
+        close(505, "UNEXPECTED_FRAME - expected method frame, got non method frame instead"),
+    ),
+    "header without publish": (
+        lambda c: (opened(c), c.send(1, header.ContentHeader(0, 3, Basic.Properties()))),
+        close(505, "UNEXPECTED_FRAME - expected method frame, got non method frame instead"),
+    ),
+    "publish then a method": (
+        lambda c: (opened(c), c.send(1, Basic.Publish(routing_key="q"), Basic.Qos())),
+        close(
+            505,
+            "UNEXPECTED_FRAME - expected content header for class 60, "
+            "got non content header frame instead",
+            60,
+            40,
+        ),
+    ),
+    "publish, header, then a method": (
+        lambda c: (
+            opened(c),
+            c.send(
+                1,
+                Basic.Publish(routing_key="q"),
+                header.ContentHeader(0, 3, Basic.Properties()),
+                Basic.Qos(),
+            ),
+        ),
+        close(
+            505,
+            "UNEXPECTED_FRAME - expected content body, got non content body frame instead",
+            60,
+            40,
+        ),
+    ),
+    "heartbeat on channel 1": (
+        lambda c: (c.handshake(), c.send_bytes(raw(8, 1, b""))),
+        close(505, "UNEXPECTED_FRAME - type 8, all octets = <<>>"),
+    ),
+    "body on channel 0": (
+        lambda c: (c.handshake(), c.send(0, body.ContentBody(b"abc"))),
+        close(505, 'UNEXPECTED_FRAME - type 3, all octets = <<"abc">>'),
+    ),
+    "header on channel 0": (
+        lambda c: (c.handshake(), c.send(0, header.ContentHeader(0, 3, Basic.Properties()))),
+        close(505, "UNEXPECTED_FRAME - type 2, all octets = <<0,60,0,0,0,0,0,0,0,0,0,3,0,0>>"),
+    ),
+    "channel.open on channel 0": (
+        lambda c: (c.handshake(), c.send(0, Channel.Open())),
+        close(504, "CHANNEL_ERROR - unexpected method in connection state running", 20, 10),
+    ),
+    "tune-ok when running": (
+        lambda c: (c.handshake(), c.send(0, Connection.TuneOk())),
+        close(504, "CHANNEL_ERROR - unexpected method in connection state running", 10, 31),
+    ),
+    "bad frame end": (
+        lambda c: (c.handshake(), c.send_bytes(raw(1, 0, b"\x00\x0a\x00\x32", end=0))),
+        close(
+            501, "FRAME_ERROR - type 1, all octets = <<0,10,0,50>>: {invalid_frame_end_marker,0}"
+        ),
+    ),
+    "bad frame end, wrapped reason": (
+        lambda c: (c.handshake(), c.send_bytes(raw(1, 0, bytes(12), end=10))),
+        close(
+            501,
+            "FRAME_ERROR - type 1, all octets = <<0,0,0,0,0,0,0,0,0,0,0,0>>: "
+            "{invalid_frame_end_marker,\n" + " " * 51 + "10}",
+        ),
+    ),
+    "unknown frame type": (
+        lambda c: (c.handshake(), c.send_bytes(raw(5, 0, b"abc"))),
+        close(501, 'FRAME_ERROR - type 5, all octets = <<"abc">>: unknown_frame'),
+    ),
+    "garbage": (
+        lambda c: (c.handshake(), c.send_bytes(b"\xde\xad\xbe\xef" * 20)),
+        close(
+            501, "FRAME_ERROR - type 222, all octets = <<>>: {frame_too_large,4024348094,131064}"
+        ),
+    ),
+    "undecodable arguments": (
+        lambda c: (
+            opened(c),
+            c.send_bytes(raw(1, 1, struct.pack(">HH", 50, 10) + b"\x00\x00\x05ex")),
+        ),
+        close(501, "FRAME_ERROR - cannot decode <<0,0,5,101,120>>", 50, 10),
+    ),
+    "unknown method": (
+        lambda c: (opened(c), c.send_bytes(raw(1, 1, struct.pack(">HH", 60, 99)))),
+        "hung up",
+    ),
+    "channel_max reached": (
+        _channel_max_2,
+        close(
+            530,
+            "NOT_ALLOWED - number of channels opened (2) has reached "
+            "the negotiated channel_max (2)",
+        ),
+    ),
+}
+
+
+def _broker_params() -> list[Any]:
+    return [
+        pytest.param("rabbitmq", marks=pytest.mark.rabbitmq),
+        pytest.param("amqpmock"),
+    ]
+
+
+@pytest.mark.parametrize("url", _broker_params(), indirect=True)
+@pytest.mark.parametrize("case", list(CASES))
+def test_first_reply_matches_rabbitmq(url: str, case: str) -> None:
+    action, expected = CASES[case]
+    with RawClient(url) as c:
+        action(c)
+        got = c.first_reply(1.0)
+    assert got == expected
+
+
+@pytest.mark.parametrize("url", _broker_params(), indirect=True)
+@pytest.mark.parametrize(
+    "head", [b"AMQP\x00\x00\x09\x00", b"AMQP\x00\x01\x00\x00", b"GET / HTTP/1.1\r\n\r\n"]
+)
+def test_wrong_header_gets_the_server_header_and_a_hang_up(url: str, head: bytes) -> None:
+    with RawClient(url) as c:
+        c.send_bytes(head)
+        data, hung_up = c.recv_raw(2)
+    assert data == PROTOCOL_HEADER
+    assert hung_up
+
+
+@pytest.mark.parametrize("url", _broker_params(), indirect=True)
+def test_start_matches_rabbitmq(url: str) -> None:
+    with RawClient(url) as c:
+        c.send_bytes(PROTOCOL_HEADER)
+        start = c.expect(Connection.Start)
+    props = dict(start.server_properties)
+    props.pop("cluster_name")  # the node's name
+    assert props == {
+        "capabilities": {
+            "publisher_confirms": True,
+            "exchange_exchange_bindings": True,
+            "basic.nack": True,
+            "consumer_cancel_notify": True,
+            "connection.blocked": True,
+            "consumer_priorities": True,
+            "authentication_failure_close": True,
+            "per_consumer_qos": True,
+            "direct_reply_to": True,
+        },
+        "copyright": "Copyright (c) 2007-2022 VMware, Inc. or its affiliates.",
+        "information": "Licensed under the MPL 2.0. Website: https://rabbitmq.com",
+        "platform": "Erlang/OTP 25.2.3",
+        "product": "RabbitMQ",
+        "version": "3.10.8",
+    }
+    assert list(start.server_properties) == [
+        "capabilities",
+        "cluster_name",
+        "copyright",
+        "information",
+        "platform",
+        "product",
+        "version",
+    ]
+    assert (start.mechanisms, start.locales) == ("PLAIN AMQPLAIN", "en_US")
