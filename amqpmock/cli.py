@@ -31,7 +31,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from amqpmock.server import AMQPServer
 
     users = dict(args.user) if args.user else None
-    vhosts = args.vhost if args.vhost else None
+    vhosts = ["/", *(v for v in args.vhost or () if v != "/")]
 
     async def serve() -> None:
         async with AMQPServer(host=args.host, port=args.port, users=users, vhosts=vhosts) as srv:
@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a user (repeatable; default guest:guest)",
     )
     serve.add_argument(
-        "--vhost", action="append", metavar="V", help="a virtual host (repeatable; default /)"
+        "--vhost", action="append", metavar="V", help="another virtual host (repeatable; / exists)"
     )
     serve.set_defaults(handler=_cmd_serve)
     return parser

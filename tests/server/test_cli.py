@@ -1,0 +1,87 @@
+"""``amqpmock serve``: prints its URL, serves real clients, stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pika
+import pytest
+
+from amqpmock.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def serving(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "amqpmock.cli", "serve", "--port", "0", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        yield proc, url
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+
+
+def test_serve_prints_the_url_and_stops_on_ctrl_c() -> None:
+    with serving() as (proc, url):
+        assert url.startswith("amqp://guest:guest@127.0.0.1:") and url.endswith("/")
+        conn = pika.BlockingConnection(pika.URLParameters(url))
+        ch = conn.channel()
+        ch.queue_declare("cli-q")
+        ch.basic_publish("", "cli-q", b"via cli")
+        _, _, body = ch.basic_get("cli-q", auto_ack=True)
+        assert body == b"via cli"
+        conn.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+        assert proc.stderr is not None
+        assert "Traceback" not in proc.stderr.read()
+
+
+def test_serve_with_users_and_vhosts() -> None:
+    with serving("--user", "alice:s3cret", "--vhost", "dev") as (proc, url):
+        assert url.startswith("amqp://alice:s3cret@")
+        conn = pika.BlockingConnection(pika.URLParameters(url + "dev"))
+        assert conn.channel().is_open
+        conn.close()
+        default_vhost = pika.BlockingConnection(pika.URLParameters(url))
+        default_vhost.close()
+        with pytest.raises(pika.exceptions.ProbableAuthenticationError):
+            pika.BlockingConnection(pika.URLParameters(url.replace("alice:s3cret", "guest:guest")))
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+
+
+def test_bad_user_argument_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["serve", "--user", "nocolon"])
+    assert caught.value.code == 2
+    assert "expected NAME:PASSWORD" in capsys.readouterr().err
+
+
+def test_a_command_is_required() -> None:
+    with pytest.raises(SystemExit) as caught:
+        build_parser().parse_args([])
+    assert caught.value.code == 2
+
+
+def test_serve_defaults() -> None:
+    args = build_parser().parse_args(["serve"])
+    assert (args.host, args.port, args.user, args.vhost) == ("127.0.0.1", 5672, None, None)
