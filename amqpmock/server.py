@@ -19,7 +19,6 @@ Rules this module keeps:
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 import threading
@@ -44,6 +43,9 @@ MAX_SLEEP = 0.25
 # On stop, how long clients get to answer the server's Connection.Close.
 STOP_GRACE = 1.0
 READ_SIZE = 65536
+# Loop rounds ``ServerThread.call`` waits so that data already on the sockets is read
+# and processed before it runs (a socket read wakes the reading task one round later).
+SETTLE_ROUNDS = 4
 
 
 class MonotonicClock:
@@ -348,22 +350,24 @@ class ServerThread:
         thread.join()
 
     def call(self, fn: Callable[[], T]) -> T:
-        """Run ``fn()`` on the server's thread and return (or raise) what it does."""
+        """Run ``fn()`` on the server's thread and return (or raise) what it does.
+
+        Before ``fn`` runs, the loop goes round a few times so that bytes a client has
+        already written (a publish from a blocking client that has just returned) are
+        taken in first: a test then sees the broker as its clients left it.
+        """
         loop = self._loop
         if loop is None or self._thread is None:
             return fn()  # not running: nobody else touches the broker
         if threading.get_ident() == self._thread.ident:
             return fn()
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
 
-        def run() -> None:
-            try:
-                future.set_result(fn())
-            except BaseException as exc:
-                future.set_exception(exc)
+        async def settle_then_run() -> T:
+            for _ in range(SETTLE_ROUNDS):
+                await asyncio.sleep(0)
+            return fn()
 
-        loop.call_soon_threadsafe(run)
-        return future.result()
+        return asyncio.run_coroutine_threadsafe(settle_then_run(), loop).result()
 
     def _run(self) -> None:
         try:
