@@ -351,6 +351,7 @@ def assert_published(
 ) -> Records:
     """Assert that matching messages were published (``times`` exactly, or at least
     once); the failure lists every publish that did happen."""
+    __tracebackhide__ = True
     matched = recorder.published.filter(**criteria)
     ok = bool(matched) if times is None else len(matched) == times
     if not ok:

@@ -81,8 +81,15 @@ class BrokerFixture:
 
     def advance(self, seconds: float) -> None:
         """Let ``seconds`` pass for TTLs, expiry and delayed replies, without sleeping."""
-        self.clock.advance(seconds)
-        self.server.call(self.server.broker.run_timers)
+        broker = self.server.broker
+
+        def advance() -> None:
+            # on the server thread, after what clients already sent has been taken in,
+            # so a publish just made by the test is not stamped with the future time
+            self.clock.advance(seconds)
+            broker.run_timers()
+
+        self.server.call(advance)
 
     # --- setup and injection -----------------------------------------------------
 
@@ -182,9 +189,11 @@ class BrokerFixture:
         return self.call(lambda b: len(b.connections))
 
     def assert_published(self, *, times: int | None = None, **criteria: Any) -> Records:
+        __tracebackhide__ = True
         return self.server.call(lambda: _assert_published(self.recorder, times=times, **criteria))
 
     def assert_nothing_published(self) -> None:
+        __tracebackhide__ = True
         published = self.published
         if published:
             raise AssertionError(f"expected no publishes, found:\n{published.describe()}")
