@@ -656,10 +656,16 @@ class Broker:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def _reply_token(self, ch: Channel) -> str:
-        # RabbitMQ: base64 of the channel's identity, '.', base64 of a 16-byte key
+        # RabbitMQ: base64 of the channel's identity, '.', base64 of a 16-byte key. Its
+        # padded standard base64 ('=', '+', '/') fails pamqp's queue-name check when
+        # the name is echoed in Queue.DeclareOk, so the URL-safe unpadded form is used.
         ident = f"amqpmock@{ch.conn.number}.{ch.id}".encode()
         key = self._rng.getrandbits(128).to_bytes(16, "big")
-        return f"{base64.b64encode(ident).decode()}.{base64.b64encode(key).decode()}"
+
+        def b64(raw: bytes) -> str:
+            return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+        return f"{b64(ident)}.{b64(key)}"
 
     def _server_name(self, prefix: str) -> str:
         return f"{prefix}-{self._token()}"
