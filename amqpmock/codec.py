@@ -13,15 +13,26 @@ Rules this module keeps:
 - Reply texts are RabbitMQ's, including its Erlang term formatting (``<<"abc">>``,
   ``<<0,1,2>>``, the ``~p`` line wrapping of the reason and the 255-octet cap), checked
   against a real RabbitMQ 3.10.8 node.
+- Message header tables keep what RabbitMQ keeps: the order of their keys and the
+  field type of every integer and float (pamqp would sort the keys and pick the
+  smallest integer type). Integers and floats that arrived with a narrower type than
+  ``l`` / ``d`` are decoded as ``int`` / ``float`` subclasses (``Int8`` ... ``Float32``)
+  that remember it; plain ``int`` and ``float`` go out as ``l`` and ``d``, the types
+  RabbitMQ gives the values it makes itself (``x-death`` counts).
 - No I/O and no clock.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import decimal as _decimal
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
-from pamqp import base, body, commands, constants, frame, header, heartbeat
+from pamqp import base, body, commands, constants, decode, encode, frame, header, heartbeat
 from pamqp.commands import Basic
 
 from amqpmock.errors import (
@@ -40,16 +51,24 @@ __all__ = [
     "BadFrame",
     "BodyFrame",
     "ContentAssembler",
+    "Float32",
     "FrameReader",
     "HeaderFrame",
     "HeartbeatFrame",
     "InboundFrame",
+    "Int8",
+    "Int16",
+    "Int32",
     "MethodFrame",
+    "UInt8",
+    "UInt16",
+    "UInt32",
     "UnknownMethod",
     "capped_error",
     "encode_content",
     "encode_heartbeat",
     "encode_method",
+    "encode_table",
     "erlang_binary_p",
     "erlang_binary_w",
     "truncate_reply_text",
@@ -298,6 +317,9 @@ class FrameReader:
                 error = capped_error(FRAME_ERROR, f"cannot decode {erlang_binary_w(payload[12:])}")
                 return BadFrame(channel, error, in_sync=True)
             assert isinstance(value, header.ContentHeader)
+            if value.properties.headers is not None:
+                with contextlib.suppress(Exception):  # else keep pamqp's reading
+                    value.properties.headers = _typed_headers(payload)
             return HeaderFrame(channel, value, payload)
         if frame_type == constants.FRAME_BODY:
             return BodyFrame(channel, payload)
@@ -424,7 +446,32 @@ def _ids(method: base.Frame) -> tuple[int, int]:
 
 
 def encode_method(channel: int, method: base.Frame) -> bytes:
-    return frame.marshal(method, channel)
+    try:
+        return frame.marshal(method, channel)
+    except ValueError:
+        # pamqp refuses names RabbitMQ allows (say '=' in a direct reply-to queue name,
+        # or any UTF-8 queue name); RabbitMQ sends them, so we do, minus the check
+        return frame.marshal(_unchecked(method), channel)
+
+
+_UNCHECKED: dict[type[base.Frame], type[base.Frame]] = {}
+
+
+def _no_validation(self: base.Frame) -> None:
+    return None
+
+
+def _unchecked(method: base.Frame) -> base.Frame:
+    """A copy of ``method`` whose ``validate`` accepts anything."""
+    cls = type(method)
+    sub = _UNCHECKED.get(cls)
+    if sub is None:
+        # no __slots__ of its own: marshal() then walks the parent's argument list
+        sub = _UNCHECKED[cls] = type(cls.__name__, (cls,), {"validate": _no_validation})
+    clone = sub.__new__(sub)
+    for attribute in cls.__slots__:
+        setattr(clone, attribute, getattr(method, attribute))
+    return clone
 
 
 def encode_heartbeat() -> bytes:
@@ -441,10 +488,206 @@ def encode_content(
     """A content-bearing method: method, header, and body frames of at most frame_max."""
     parts = [
         frame.marshal(method, channel),
-        frame.marshal(header.ContentHeader(0, len(payload), properties), channel),
+        frame.marshal(_TypedContentHeader(0, len(payload), properties), channel),
     ]
     chunk = (frame_max - FRAME_OVERHEAD) if frame_max else len(payload) or 1
     view = memoryview(payload)
     for start in range(0, len(payload), chunk):
         parts.append(frame.marshal(body.ContentBody(bytes(view[start : start + chunk])), channel))
     return b"".join(parts)
+
+
+# -- header tables, as RabbitMQ passes them on --------------------------------------------
+
+
+class _FieldInt(int):
+    field_type: ClassVar[bytes]
+    _pack: ClassVar[struct.Struct]
+
+    def __repr__(self) -> str:
+        return int.__repr__(self)
+
+
+class Int8(_FieldInt):
+    """An integer that arrived as a ``b`` (signed 8-bit) table field."""
+
+    field_type = b"b"
+    _pack = struct.Struct(">b")
+
+
+class UInt8(_FieldInt):
+    field_type = b"B"
+    _pack = struct.Struct(">B")
+
+
+class Int16(_FieldInt):
+    field_type = b"s"
+    _pack = struct.Struct(">h")
+
+
+class UInt16(_FieldInt):
+    field_type = b"u"
+    _pack = struct.Struct(">H")
+
+
+class Int32(_FieldInt):
+    """An integer that arrived as an ``I`` (signed 32-bit) table field, as pika sends."""
+
+    field_type = b"I"
+    _pack = struct.Struct(">i")
+
+
+class UInt32(_FieldInt):
+    field_type = b"i"
+    _pack = struct.Struct(">I")
+
+
+class Float32(float):
+    """A float that arrived as an ``f`` (32-bit) table field."""
+
+    field_type: ClassVar[bytes] = b"f"
+
+    def __repr__(self) -> str:
+        return float.__repr__(self)
+
+
+_TYPED_INTS: dict[bytes, type[_FieldInt]] = {
+    cls.field_type: cls for cls in (Int8, UInt8, Int16, UInt16, Int32, UInt32)
+}
+
+_HEADERS_FLAG = 0x2000  # Basic.Properties: content_type 0x8000, content_encoding 0x4000
+
+
+def _decode_value(data: bytes) -> tuple[int, Any]:
+    code = data[0:1]
+    if code == b"F":
+        consumed, table = _decode_table(data[1:])
+        return consumed + 1, table
+    if code == b"A":
+        consumed, array = _decode_array(data[1:])
+        return consumed + 1, array
+    consumed, value = decode.embedded_value(data)
+    if code in _TYPED_INTS and isinstance(value, int):
+        return consumed, _TYPED_INTS[code](value)
+    if code == b"f" and isinstance(value, float):
+        return consumed, Float32(value)
+    return consumed, value
+
+
+def _decode_table(data: bytes) -> tuple[int, dict[str, Any]]:
+    (length,) = struct.unpack_from(">I", data)
+    end = 4 + length
+    if end > len(data):
+        raise ValueError("field table longer than its frame")
+    table: dict[str, Any] = {}
+    offset = 4
+    while offset < end:
+        key_length = data[offset]
+        key = data[offset + 1 : offset + 1 + key_length].decode("utf-8")
+        offset += 1 + key_length
+        consumed, table[key] = _decode_value(data[offset:end])
+        offset += consumed
+    return end, table
+
+
+def _decode_array(data: bytes) -> tuple[int, list[Any]]:
+    (length,) = struct.unpack_from(">I", data)
+    end = 4 + length
+    if end > len(data):
+        raise ValueError("field array longer than its frame")
+    items: list[Any] = []
+    offset = 4
+    while offset < end:
+        consumed, item = _decode_value(data[offset:end])
+        items.append(item)
+        offset += consumed
+    return end, items
+
+
+def _property_offsets(data: bytes) -> tuple[int, int]:
+    """(flags, offset of the headers table) in a content header's property list."""
+    flags, offset, word_index = 0, 0, 0
+    while True:
+        (word,) = struct.unpack_from(">H", data, offset)
+        offset += 2
+        flags |= word << (16 * word_index)
+        word_index += 1
+        if not word & 1:
+            break
+    for flag in (0x8000, 0x4000):  # content_type, content_encoding: short strings
+        if flags & flag:
+            offset += 1 + data[offset]
+    return flags, offset
+
+
+def _typed_headers(payload: bytes) -> dict[str, Any]:
+    """The headers table of a content header frame payload, keeping order and types."""
+    properties = payload[12:]
+    flags, offset = _property_offsets(properties)
+    if not flags & _HEADERS_FLAG:
+        raise ValueError("no headers")
+    return _decode_table(properties[offset:])[1]
+
+
+def _encode_value(value: Any) -> bytes:
+    if isinstance(value, bool):
+        return b"t" + encode.boolean(value)
+    if isinstance(value, _FieldInt):
+        return value.field_type + value._pack.pack(value)
+    if isinstance(value, int):
+        return b"l" + encode.long_long_int(value)
+    if isinstance(value, Float32):
+        return b"f" + encode.floating_point(value)
+    if isinstance(value, float):
+        return b"d" + encode.double(value)
+    if isinstance(value, str):
+        return b"S" + encode.long_string(value)
+    if isinstance(value, bytes):
+        return b"S" + struct.pack(">I", len(value)) + value
+    if isinstance(value, bytearray):
+        return b"x" + encode.byte_array(value)
+    if isinstance(value, dict):
+        return b"F" + encode_table(value)
+    if isinstance(value, list | tuple):
+        items = b"".join(_encode_value(item) for item in value)
+        return b"A" + struct.pack(">I", len(items)) + items
+    if isinstance(value, _decimal.Decimal):
+        return b"D" + encode.decimal(value)
+    if isinstance(value, datetime.datetime):
+        return b"T" + encode.timestamp(value)
+    if value is None:
+        return b"V"
+    raise TypeError(f"cannot put {type(value).__name__} {value!r} in a field table")
+
+
+def encode_table(table: dict[str, Any]) -> bytes:
+    """A field table in the order of ``table``, each value with its field type."""
+    items = b"".join(
+        encode.short_string(key) + _encode_value(value) for key, value in table.items()
+    )
+    return struct.pack(">I", len(items)) + items
+
+
+class _TypedContentHeader(header.ContentHeader):
+    """pamqp's content header with RabbitMQ's header tables (order and types kept)."""
+
+    def marshal(self) -> bytes:
+        properties = self.properties
+        headers = properties.headers
+        if headers is None:
+            return super().marshal()
+        properties.headers = None
+        try:
+            plain = properties.marshal()
+        finally:
+            properties.headers = headers
+        flags, offset = _property_offsets(plain)
+        if flags >> 16:  # a second flag word never happens for Basic; keep pamqp's way
+            return super().marshal()
+        return (
+            struct.pack(">HxxQ", commands.Basic.frame_id, self.body_size)
+            + struct.pack(">H", flags | _HEADERS_FLAG)
+            + plain[2:offset]
+            + encode_table(headers)
+            + plain[offset:]
+        )

@@ -210,6 +210,32 @@ def test_pika_blocking_connection(server_thread: ServerThread) -> None:
         conn.close()
 
 
+def test_pika_headers_keep_order_and_types(server_thread: ServerThread) -> None:
+    conn = pika.BlockingConnection(pika.URLParameters(server_thread.url))
+    try:
+        ch = conn.channel()
+        ch.queue_declare("dead")
+        ch.queue_declare(
+            "src", arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": "dead"}
+        )
+        headers = {"zeta": 1, "alpha": 2**40, "mid": "text", "raw": b"\xff"}
+        ch.basic_publish("", "src", b"m", pika.BasicProperties(headers=headers))
+        method, props, _ = ch.basic_get("src")
+        assert method is not None
+        assert list(props.headers) == ["zeta", "alpha", "mid", "raw"]  # not sorted
+        assert props.headers == headers
+        assert type(props.headers["zeta"]) is int  # sent as I, passed on as I
+        assert type(props.headers["alpha"]) is pika.compat.long  # sent as l
+        ch.basic_reject(method.delivery_tag, requeue=False)
+        method, props, _ = ch.basic_get("dead", auto_ack=True)
+        assert method is not None
+        (death,) = props.headers["x-death"]
+        # RabbitMQ sends the count as a 64-bit long (Java clients cast it to Long)
+        assert death["count"] == 1 and type(death["count"]) is pika.compat.long
+    finally:
+        conn.close()
+
+
 def test_pika_blocking_consume_and_heartbeats(server_thread: ServerThread) -> None:
     params = pika.URLParameters(server_thread.url + "?heartbeat=1")
     conn = pika.BlockingConnection(params)

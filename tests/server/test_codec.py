@@ -15,14 +15,22 @@ from amqpmock.codec import (
     BadFrame,
     BodyFrame,
     ContentAssembler,
+    Float32,
     FrameReader,
     HeaderFrame,
     HeartbeatFrame,
+    Int8,
+    Int16,
+    Int32,
     MethodFrame,
+    UInt8,
+    UInt16,
+    UInt32,
     UnknownMethod,
     encode_content,
     encode_heartbeat,
     encode_method,
+    encode_table,
     erlang_binary_p,
     erlang_binary_w,
     truncate_reply_text,
@@ -388,3 +396,83 @@ def test_encode_then_read_and_assemble_round_trips(
     assert len(done) == 1
     assert done[0].body == payload
     assert done[0].properties == props
+
+
+# -- header tables ---------------------------------------------------------------------------
+
+
+def _field(code: bytes, packed: bytes) -> bytes:
+    return code + packed
+
+
+def _table(*items: tuple[str, bytes]) -> bytes:
+    raw = b"".join(bytes([len(k)]) + k.encode() + v for k, v in items)
+    return struct.pack(">I", len(raw)) + raw
+
+
+# A table as a client might send it: keys out of order, every numeric width.
+CLIENT_TABLE = _table(
+    ("zeta", _field(b"b", struct.pack(">b", -5))),
+    ("alpha", _field(b"B", struct.pack(">B", 200))),
+    ("s16", _field(b"s", struct.pack(">h", -300))),
+    ("u16", _field(b"u", struct.pack(">H", 60000))),
+    ("i32", _field(b"I", struct.pack(">i", 7))),
+    ("u32", _field(b"i", struct.pack(">I", 4000000000))),
+    ("i64", _field(b"l", struct.pack(">q", 1))),
+    ("f32", _field(b"f", struct.pack(">f", 0.5))),
+    ("f64", _field(b"d", struct.pack(">d", 0.1))),
+    ("str", _field(b"S", struct.pack(">I", 3) + b"abc")),
+    ("raw", _field(b"x", struct.pack(">I", 2) + b"\xff\x00")),
+    ("yes", _field(b"t", b"\x01")),
+    ("nested", _field(b"F", _table(("b", b"V"), ("a", _field(b"I", struct.pack(">i", 1)))))),
+    ("list", _field(b"A", struct.pack(">I", 10) + b"I\x00\x00\x00\x02S\x00\x00\x00\x00")),
+)
+
+
+def _header_frame_with(table: bytes, channel: int = 1) -> bytes:
+    # content_type 'a/b' then headers: flags 0x8000 | 0x2000
+    props = struct.pack(">H", 0xA000) + b"\x03a/b" + table
+    payload = struct.pack(">HHQ", 60, 0, 0) + props
+    return struct.pack(">BHI", 2, channel, len(payload)) + payload + b"\xce"
+
+
+def test_header_tables_pass_through_byte_for_byte() -> None:
+    (item,) = read_all(_header_frame_with(CLIENT_TABLE))
+    assert isinstance(item, HeaderFrame)
+    headers = item.header.properties.headers
+    assert list(headers) == [
+        "zeta", "alpha", "s16", "u16", "i32", "u32", "i64", "f32", "f64", "str", "raw", "yes",
+        "nested", "list",
+    ]  # fmt: skip
+    assert type(headers["zeta"]) is Int8 and headers["zeta"] == -5
+    assert type(headers["i32"]) is Int32 and headers["i32"] == 7
+    assert type(headers["i64"]) is int and type(headers["f64"]) is float
+    assert type(headers["f32"]) is Float32
+    assert list(headers["nested"]) == ["b", "a"]
+    # what goes out again carries the very same table
+    out = encode_content(1, Basic.Publish(), item.header.properties, b"")
+    assert _header_frame_with(CLIENT_TABLE) in out
+
+
+def test_values_the_broker_makes_get_rabbitmqs_types() -> None:
+    death = {"count": 1, "reason": "expired", "ratio": 0.25}
+    table = encode_table({"x-death": [death], "b": True})
+    entry = _field(
+        b"F",
+        _table(
+            ("count", _field(b"l", struct.pack(">q", 1))),
+            ("reason", _field(b"S", struct.pack(">I", 7) + b"expired")),
+            ("ratio", _field(b"d", struct.pack(">d", 0.25))),
+        ),
+    )
+    array = _field(b"A", struct.pack(">I", len(entry)) + entry)
+    assert table == _table(("x-death", array), ("b", b"t\x01"))
+    assert [type(Int16(3)), repr(Int16(3)), repr(Float32(0.5))] == [Int16, "3", "0.5"]
+    assert [UInt8(1), UInt16(2), UInt32(3)] == [1, 2, 3]
+
+
+def test_methods_pamqp_would_refuse_are_still_sent() -> None:
+    ok = Queue.DeclareOk(queue="q", message_count=0, consumer_count=0)
+    ok.queue = "amq.rabbitmq.reply-to.g1h2AA==.abc="  # RabbitMQ's names carry '='
+    (item,) = read_all(encode_method(1, ok))
+    assert isinstance(item, MethodFrame) and item.method.queue == ok.queue
