@@ -22,6 +22,7 @@ import random
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from pamqp import base, commands
@@ -190,6 +191,11 @@ class Interceptor:
     def matches(self, routing_key: str) -> bool:
         return bool(self._routing.match(routing_key, None))
 
+    def run(self, message: Message) -> None:
+        if self.active:
+            self.calls += 1
+            self.handler(message)
+
     def remove(self) -> None:
         self.active = False
         entries = self.broker._interceptors.get((self.vhost, self.exchange), [])
@@ -310,6 +316,8 @@ class CoreConnection:
         """Process one method from the client. Never raises for anything the client sent."""
         if self.closed or self.closing:
             return
+        broker = self.broker
+        broker._in_method += 1
         try:
             self._handle(channel_id, method, properties, body)
         except ChannelError as exc:
@@ -322,10 +330,10 @@ class CoreConnection:
                 method,
             )
         finally:
-            broker = self.broker
+            broker._in_method -= 1
             if broker._to_dispatch:
                 broker._run_dispatch()
-            if broker._deferred:
+            if broker._deferred and not broker._in_method:
                 broker._run_deferred()
 
     def _handle(
@@ -471,7 +479,9 @@ class Broker:
         self._timer_seq = 0
         # (vhost, exchange) -> interceptors that take publishes as outside consumers would
         self._interceptors: dict[tuple[str, str], list[Interceptor]] = {}
-        self._deferred: list[tuple[Interceptor, Message]] = []
+        # work to run once the current method is done (interceptors, replay injections)
+        self._deferred: list[Callable[[], None]] = []
+        self._in_method = 0  # depth of methods being handled
 
     # --- users, vhosts, permissions ----------------------------------------------
 
@@ -627,7 +637,8 @@ class Broker:
             if queue.timed_entries == 0 and queue.expires is None and queue.message_ttl is None:
                 self._timed.pop(queue, None)
         self._run_dispatch()
-        self._run_deferred()
+        if not self._in_method:
+            self._run_deferred()
 
     def advance(self, seconds: float) -> None:
         """Move a VirtualClock forward and run the timers that came due."""
@@ -1035,13 +1046,16 @@ class Broker:
         ch = self._system_channel()
         captured: list[Command] = []
         previous, ch.conn.sink = ch.conn.sink, captured.append
+        self._in_method += 1
         try:
             handler = _HANDLERS[type(method)]
             handler(self, ch, method, properties, body)
         finally:
+            self._in_method -= 1
             ch.conn.sink = previous
             self._run_dispatch()
-            self._run_deferred()
+            if not self._in_method:
+                self._run_deferred()
         return captured
 
     # --- interception: outside consumers (RPC stubs, replayed services) -------------
@@ -1066,17 +1080,43 @@ class Broker:
         found = False
         for interceptor in self._interceptors.get((vhost, message.exchange), ()):
             if interceptor.matches(message.routing_key):
-                self._deferred.append((interceptor, message))
+                self._deferred.append(partial(interceptor.run, message))
                 found = True
         return found
 
+    def defer(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once the method being handled is done (or now, if none is): how a
+        listener reacts to an event by changing the broker, without re-entering it."""
+        self._deferred.append(fn)
+        if not self._in_method:
+            self._run_deferred()
+
     def _run_deferred(self) -> None:
         while self._deferred:
-            interceptor, message = self._deferred.pop(0)
-            if interceptor.active:
-                interceptor.calls += 1
-                interceptor.handler(message)
+            self._deferred.pop(0)()
             self._run_dispatch()
+
+    def inject(
+        self,
+        queue: str,
+        exchange: str,
+        routing_key: str,
+        body: bytes,
+        properties: Basic.Properties | None = None,
+        vhost: str = "/",
+    ) -> bool:
+        """Put a message straight into ``queue`` as if ``exchange`` had routed it there
+        with ``routing_key`` (replayed outside traffic). False if the queue is gone or
+        refuses it."""
+        target = self.vhosts[vhost].queues.get(queue)
+        if target is None:
+            return False
+        message = self._new_message(exchange, routing_key, properties or Basic.Properties(), body)
+        if self.listeners:
+            self._emit("injected", message=message, queue=target)
+        accepted = self._enqueue(target, message)
+        self._run_dispatch()
+        return accepted
 
     def declare_exchange(
         self,
