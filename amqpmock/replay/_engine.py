@@ -1,0 +1,499 @@
+"""The replay engine: plays a cassette's outside world into a live fake broker.
+
+Rules this module keeps:
+- The fake broker does protocol, routing, tags and names live; the engine only supplies
+  what other parties did while recording: messages that reached the recorded clients
+  but were published by none of them (RPC replies, events, fanout casts).
+- Each such message is injected when its trigger recurs: a reply when the live client
+  publishes the matching request; an unsolicited delivery when its queue is consumed.
+- Live values replace recorded ones symbolically (queue names, correlation ids,
+  reply-to names, oslo ``_msg_id``...), learned when a live value meets its recorded
+  twin.
+- A live publish that matches nothing is an error that names the nearest recorded
+  candidates and the fields that differ; its channel is closed with 406 so the client
+  fails fast. Recorded publishes never replayed are reported at the end.
+- The engine runs on the broker's thread, driven by broker events (listener), and
+  changes the broker only through ``Broker.defer`` / ``inject`` / ``publish``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from pamqp.commands import Basic
+
+from amqpmock.cassette import Cassette, Interaction
+from amqpmock.errors import PRECONDITION_FAILED, AMQPMockError, ChannelError
+from amqpmock.fake.broker import DIRECT_REPLY_TO, Broker, CoreConnection
+from amqpmock.fake.model import Message
+from amqpmock.replay._values import (
+    VOLATILE_PROPERTIES,
+    body_key,
+    learn_pairs,
+    parse_json,
+    shape,
+    substitute,
+)
+
+# A matcher compares a live publish with a recorded one and raises AssertionError
+# (``"routing_key: 'a' != 'b'"``) when they differ.
+Matcher = Callable[["PublishRecord", "PublishRecord"], None]
+
+
+class ReplayError(AMQPMockError):
+    """A replay problem: an unmatched publish, or recorded interactions never replayed."""
+
+
+@dataclass
+class PublishRecord:
+    """A publish, live or recorded, in the form matchers compare."""
+
+    exchange: str
+    routing_key: str
+    properties: dict[str, Any]
+    body: bytes
+    ignore_fields: frozenset[str] = frozenset()
+    where: str = ""
+
+    @property
+    def headers(self) -> dict[str, Any]:
+        headers = self.properties.get("headers") or {}
+        return dict(headers) if isinstance(headers, dict) else {}
+
+    def describe(self) -> str:
+        body = self.body[:100].decode("utf-8", "replace")
+        return (
+            f"{self.where}exchange={self.exchange!r} routing_key={self.routing_key!r} "
+            f"body={body!r}"
+        )
+
+
+def match_exchange(live: PublishRecord, rec: PublishRecord) -> None:
+    if live.exchange != rec.exchange and shape(live.exchange) != shape(rec.exchange):
+        raise AssertionError(f"exchange: {live.exchange!r} != {rec.exchange!r}")
+
+
+def match_routing_key(live: PublishRecord, rec: PublishRecord) -> None:
+    if shape(live.routing_key) != shape(rec.routing_key):
+        raise AssertionError(f"routing_key: {live.routing_key!r} != {rec.routing_key!r}")
+
+
+def match_properties(live: PublishRecord, rec: PublishRecord) -> None:
+    for name in sorted(set(live.properties) | set(rec.properties)):
+        if name in VOLATILE_PROPERTIES or name == "headers":
+            continue
+        a, b = live.properties.get(name), rec.properties.get(name)
+        if a != b:
+            raise AssertionError(f"properties.{name}: {a!r} != {b!r}")
+
+
+def match_headers(live: PublishRecord, rec: PublishRecord) -> None:
+    a, b = live.headers, rec.headers
+    for name in sorted(set(a) | set(b)):
+        x, y = a.get(name), b.get(name)
+        if isinstance(x, str) and isinstance(y, str):
+            x, y = shape(x), shape(y)
+        if x != y:
+            raise AssertionError(f"headers.{name}: {a.get(name)!r} != {b.get(name)!r}")
+
+
+def match_body(live: PublishRecord, rec: PublishRecord) -> None:
+    ignore = live.ignore_fields | rec.ignore_fields
+    a, b = body_key(live.body, ignore), body_key(rec.body, ignore)
+    if a != b:
+        raise AssertionError(f"body: {_diff_text(a, b)}")
+
+
+def _diff_text(a: Any, b: Any, path: str = "") -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            if key not in a:
+                return f"{path}/{key} missing (recorded {b[key]!r})"
+            if key not in b:
+                return f"{path}/{key} unexpected ({a[key]!r})"
+            if a[key] != b[key]:
+                return _diff_text(a[key], b[key], f"{path}/{key}")
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                return _diff_text(x, y, f"{path}[{i}]")
+    return f"{path or 'value'}: {a!r} != {b!r}"
+
+
+BUILTIN_MATCHERS: dict[str, Matcher] = {
+    "exchange": match_exchange,
+    "routing_key": match_routing_key,
+    "properties": match_properties,
+    "headers": match_headers,
+    "body": match_body,
+}
+DEFAULT_MATCH_ON = ("exchange", "routing_key", "body")
+
+
+@dataclass
+class OutsideMessage:
+    """A message a recorded client received that no recorded connection published."""
+
+    connection: int
+    index: int
+    queue: str  # the recorded queue it was delivered from ('amq.rabbitmq.reply-to' too)
+    exchange: str
+    routing_key: str
+    properties: dict[str, Any]
+    body: bytes
+    injected: int = 0
+
+
+@dataclass
+class RecordedPublish:
+    connection: int
+    index: int
+    record: PublishRecord
+    replies: list[OutsideMessage] = field(default_factory=list)
+    replayed: int = 0
+
+
+@dataclass
+class Plan:
+    """What the engine reads off a cassette."""
+
+    publishes: list[RecordedPublish] = field(default_factory=list)
+    unsolicited: dict[str, list[OutsideMessage]] = field(default_factory=dict)
+    declared_queues: list[str] = field(default_factory=list)
+
+    @property
+    def outside_count(self) -> int:
+        return sum(len(p.replies) for p in self.publishes) + sum(
+            len(v) for v in self.unsolicited.values()
+        )
+
+
+def _correlates(request: RecordedPublish, reply: OutsideMessage) -> bool:
+    """Is ``reply`` the answer to ``request``? (AMQP-native or oslo.messaging)"""
+    props = request.record.properties
+    reply_to = props.get("reply_to")
+    cid = props.get("correlation_id")
+    addressed = bool(reply_to) and (
+        reply.queue in (reply_to, DIRECT_REPLY_TO) or reply.routing_key == reply_to
+    )
+    if addressed and (cid is None or reply.properties.get("correlation_id") == cid):
+        return True
+    req, rep = parse_json(request.record.body), parse_json(reply.body)
+    if isinstance(req, dict) and isinstance(rep, dict):
+        req_msg, rep_msg = req.get("oslo.message", req), rep.get("oslo.message", rep)
+        if isinstance(req_msg, dict) and isinstance(rep_msg, dict):
+            msg_id = req_msg.get("_msg_id")
+            return msg_id is not None and rep_msg.get("_msg_id") == msg_id
+    return False
+
+
+def build_plan(cassette: Cassette, ignore_fields: frozenset[str] = frozenset()) -> Plan:
+    plan = Plan()
+    outside: list[OutsideMessage] = []
+    for conn in cassette.connections:
+        consumers: dict[str, str] = {}  # consumer tag -> queue
+        pending_consume: dict[int, list[str]] = {}  # channel -> queues awaiting ConsumeOk
+        pending_get: dict[int, list[str]] = {}
+        for index, item in enumerate(conn.interactions):
+            args = item.args
+            if item.dir == "c2s":
+                if item.method == "Basic.Consume":
+                    tag = str(args.get("consumer_tag") or "")
+                    queue = str(args.get("queue", ""))
+                    if tag:
+                        consumers[tag] = queue
+                    pending_consume.setdefault(item.channel, []).append(queue)
+                elif item.method == "Basic.Get":
+                    pending_get.setdefault(item.channel, []).append(str(args.get("queue", "")))
+                elif item.method == "Basic.Publish":
+                    plan.publishes.append(
+                        RecordedPublish(
+                            conn.id,
+                            index,
+                            PublishRecord(
+                                str(args.get("exchange", "")),
+                                str(args.get("routing_key", "")),
+                                dict(item.properties or {}),
+                                item.body or b"",
+                                ignore_fields,
+                                f"connection {conn.id} #{index}: ",
+                            ),
+                        )
+                    )
+                continue
+            if item.method == "Basic.ConsumeOk":
+                queues = pending_consume.get(item.channel) or [""]
+                consumers[str(args.get("consumer_tag", ""))] = queues.pop(0) if queues else ""
+            elif item.method == "Queue.DeclareOk":
+                plan.declared_queues.append(str(args.get("queue", "")))
+            elif item.method in ("Basic.Deliver", "Basic.GetOk", "Basic.GetEmpty"):
+                if item.method in ("Basic.GetOk", "Basic.GetEmpty"):
+                    gets = pending_get.get(item.channel) or [""]
+                    queue = gets.pop(0) if gets else ""
+                else:
+                    queue = consumers.get(str(args.get("consumer_tag", "")), "")
+                if item.method != "Basic.GetEmpty" and item.origin == "outside":
+                    outside.append(_outside(conn.id, index, queue, item))
+    for message in outside:
+        for request in reversed(plan.publishes):
+            if _correlates(request, message):
+                request.replies.append(message)
+                break
+        else:
+            plan.unsolicited.setdefault(message.queue, []).append(message)
+    return plan
+
+
+def _outside(conn_id: int, index: int, queue: str, item: Interaction) -> OutsideMessage:
+    return OutsideMessage(
+        conn_id,
+        index,
+        queue,
+        str(item.args.get("exchange", "")),
+        str(item.args.get("routing_key", "")),
+        dict(item.properties or {}),
+        item.body or b"",
+    )
+
+
+@dataclass
+class Mismatch:
+    live: PublishRecord
+    candidates: list[tuple[RecordedPublish, list[str]]]
+
+    def explain(self) -> str:
+        lines = [f"no recorded publish matches {self.live.describe()}"]
+        if not self.candidates:
+            lines.append("  the cassette has no publishes")
+        for rec, problems in self.candidates:
+            lines.append(f"  nearest: {rec.record.describe()}")
+            lines.extend(f"    - {p}" for p in problems)
+        return "\n".join(lines)
+
+
+class ReplayEngine:
+    """Attach to a broker; ``report()`` at the end says what did not replay."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        cassette: Cassette,
+        *,
+        match_on: Sequence[str] = DEFAULT_MATCH_ON,
+        matchers: Mapping[str, Matcher] | None = None,
+        ignore_fields: Sequence[str] = (),
+        allow_playback_repeats: bool = False,
+        vhost: str = "/",
+    ) -> None:
+        self.broker = broker
+        self.cassette = cassette
+        self.ignore_fields = frozenset(ignore_fields)
+        self.plan = build_plan(cassette, self.ignore_fields)
+        available = dict(BUILTIN_MATCHERS)
+        available.update(matchers or {})
+        unknown = [name for name in match_on if name not in available]
+        if unknown:
+            raise ReplayError(f"unknown matcher(s) {unknown}; known: {sorted(available)}")
+        self.matchers = [(name, available[name]) for name in match_on]
+        self.allow_playback_repeats = allow_playback_repeats
+        self.vhost = vhost
+        self.mapping: dict[str, str] = {}
+        self.mismatches: list[Mismatch] = []
+        self._declared = list(self.plan.declared_queues)
+        self._interceptors = []
+        # publishes that reached consumers outside the recording count as routed
+        for exchange, pattern in sorted(self._outside_targets()):
+            self._interceptors.append(broker.intercept(exchange, pattern, _ignore, vhost))
+        broker.listeners.append(self._on_event)
+
+    def close(self) -> None:
+        if self._on_event in self.broker.listeners:
+            self.broker.listeners.remove(self._on_event)
+        for interceptor in self._interceptors:
+            interceptor.remove()
+
+    def _outside_targets(self) -> set[tuple[str, str]]:
+        targets: set[tuple[str, str]] = set()
+        delivered: set[tuple[int, int]] = set()
+        for _conn, _index, item in self.cassette.interactions():
+            if item.source is not None and item.method in ("Basic.Deliver", "Basic.GetOk"):
+                delivered.add(item.source)
+        for pub in self.plan.publishes:
+            item = self.cassette.connection(pub.connection).interactions[pub.index]
+            routed = item.outcome in ("routed", None, "unknown")
+            if pub.replies or (routed and (pub.connection, pub.index) not in delivered):
+                targets.add((pub.record.exchange, _pattern(pub.record.routing_key)))
+        return targets
+
+    # --- events from the live broker ---------------------------------------------------
+
+    def _on_event(self, event: str, data: dict[str, Any]) -> None:
+        if event == "queue_declared":
+            self._learn_queue(data["queue"].name)
+        elif event == "published":
+            conn = data.get("connection")
+            if isinstance(conn, CoreConnection) and conn is not self.broker._system:
+                self._on_publish(data["message"], conn, int(data.get("channel", 0)))
+        elif event == "consumer_added":
+            queue = data["queue"].name
+            self.broker.defer(lambda: self._inject_unsolicited(queue))
+
+    def _learn_queue(self, live: str) -> None:
+        for i, recorded in enumerate(self._declared):
+            if recorded == live:
+                del self._declared[i]
+                return
+            if shape(recorded) == shape(live) and recorded != shape(recorded):
+                del self._declared[i]
+                self.mapping.setdefault(recorded, live)
+                return
+
+    def _on_publish(self, message: Message, conn: CoreConnection, channel: int) -> None:
+        live = PublishRecord(
+            message.exchange,
+            message.routing_key,
+            _props(message.properties),
+            message.body,
+            self.ignore_fields,
+            "live publish: ",
+        )
+        best: list[tuple[RecordedPublish, list[str]]] = []
+        for rec in self.plan.publishes:
+            if rec.replayed and not self.allow_playback_repeats:
+                continue
+            problems = self._compare(live, rec.record)
+            if not problems:
+                rec.replayed += 1
+                self._learn(live, rec.record)
+                self.broker.defer(partial(self._inject_replies, rec.replies, live))
+                return
+            best.append((rec, problems))
+        best.sort(key=lambda pair: len(pair[1]))
+        mismatch = Mismatch(live, best[:3])
+        self.mismatches.append(mismatch)
+        error = ChannelError(
+            PRECONDITION_FAILED,
+            "amqpmock replay: no recorded publish matches "
+            f"exchange={message.exchange!r} routing_key={message.routing_key!r}"[:200],
+        )
+        self.broker.defer(lambda: conn._channel_error(channel, error, Basic.Publish()))
+
+    def _compare(self, live: PublishRecord, rec: PublishRecord) -> list[str]:
+        problems = []
+        for _name, matcher in self.matchers:
+            try:
+                matcher(live, rec)
+            except AssertionError as exc:
+                problems.append(str(exc))
+        return problems
+
+    def _learn(self, live: PublishRecord, rec: PublishRecord) -> None:
+        pairs: dict[str, str] = {}
+        for name in VOLATILE_PROPERTIES:
+            a, b = rec.properties.get(name), live.properties.get(name)
+            if isinstance(a, str) and isinstance(b, str) and a != b:
+                pairs.setdefault(a, b)
+        learn_pairs(rec.routing_key, live.routing_key, pairs)
+        learn_pairs(parse_json(rec.body), parse_json(live.body), pairs)
+        for old, new in pairs.items():
+            self.mapping.setdefault(old, new)
+
+    # --- injection -----------------------------------------------------------------------
+
+    def _inject_replies(self, replies: list[OutsideMessage], live: PublishRecord) -> None:
+        for message in replies:
+            message.injected += 1
+            self._inject(message, live.properties.get("reply_to"))
+
+    def _inject_unsolicited(self, live_queue: str) -> None:
+        reverse = {v: k for k, v in self.mapping.items()}
+        recorded = reverse.get(live_queue, live_queue)
+        pending = self.plan.unsolicited.get(recorded, [])
+        for message in pending:
+            if message.injected and not self.allow_playback_repeats:
+                continue
+            message.injected += 1
+            self._inject(message, None)
+
+    def _inject(self, message: OutsideMessage, live_reply_to: Any) -> None:
+        props = substitute(message.properties, self.mapping)
+        body = substitute(message.body, self.mapping)
+        routing_key = substitute(message.routing_key, self.mapping)
+        exchange = substitute(message.exchange, self.mapping)
+        properties = Basic.Properties(**_pamqp_props(props))
+        if message.queue == DIRECT_REPLY_TO and isinstance(live_reply_to, str):
+            # direct reply-to: deliver through the live pseudo-queue name
+            self.broker.publish("", live_reply_to, body, properties)
+            return
+        queue = substitute(message.queue, self.mapping)
+        self.broker.inject(queue, exchange, routing_key, body, properties, self.vhost)
+
+    # --- the end ----------------------------------------------------------------------
+
+    def unused(self) -> list[str]:
+        """Recorded interactions that were never replayed."""
+        out = []
+        for pub in self.plan.publishes:
+            if not pub.replayed:
+                out.append(f"publish never replayed: {pub.record.describe()}")
+        for messages in self.plan.unsolicited.values():
+            for message in messages:
+                if not message.injected:
+                    out.append(
+                        f"outside delivery never injected: queue={message.queue!r} "
+                        f"routing_key={message.routing_key!r} "
+                        f"(connection {message.connection} #{message.index})"
+                    )
+        return out
+
+    def report(self, allow_unused: bool = False) -> str | None:
+        """A failure text, or None when the replay went as recorded."""
+        parts = [m.explain() for m in self.mismatches]
+        unused = self.unused()
+        if unused and not allow_unused:
+            parts.append(
+                "recorded interactions never replayed:\n"
+                + "\n".join(f"  {line}" for line in unused)
+            )
+        if not parts:
+            return None
+        where = f" ({self.cassette.path})" if self.cassette.path else ""
+        return f"cassette replay{where} failed:\n" + "\n".join(parts)
+
+
+def _ignore(message: Message) -> None:
+    """Interceptor handler for outside consumers: the engine reacts to the publish
+    through its listener, so nothing to do here."""
+
+
+def _pattern(routing_key: str) -> str:
+    """A topic pattern that matches the routing key's shape (volatile words wildcarded)."""
+    words = routing_key.split(".") if routing_key else []
+    if not words:
+        return ""
+    out = []
+    for word in words:
+        out.append("*" if shape(word) != word else word)
+    pattern = ".".join(out)
+    # a volatile token may itself contain dots (reply-to names): fall back to '#'
+    return "#" if shape(routing_key) != routing_key and "*" not in pattern else pattern
+
+
+def _props(props: Basic.Properties) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in Basic.Properties.__slots__:
+        value = getattr(props, name)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def _pamqp_props(props: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in props.items():
+        if name in Basic.Properties.__slots__:
+            out[name] = value
+    return out

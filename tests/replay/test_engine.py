@@ -1,0 +1,167 @@
+"""The replay engine on the core, with hand-written cassettes (no sockets)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from amqpmock.cassette import Cassette, loads
+from amqpmock.fake import Broker, ChannelClosed, LocalClient
+from amqpmock.replay import ReplayEngine, ReplayError
+
+REC_REPLY_Q = "reply_0123456789abcdef0123456789abcdef"
+REC_MSG_ID = "fedcba9876543210fedcba9876543210"
+
+
+def oslo(inner: dict[str, object]) -> str:
+    return json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps(inner)})
+
+
+CASSETTE = f"""
+version: 1
+amqpmock: "0.1.0"
+upstream: {{product: RabbitMQ, version: 3.10.8}}
+connections:
+- id: 1
+  interactions:
+  - {{dir: c2s, channel: 1, method: Queue.Declare, args: {{queue: {REC_REPLY_Q}}}}}
+  - {{dir: s2c, channel: 1, method: Queue.DeclareOk, args: {{queue: {REC_REPLY_Q}, message_count: 0, consumer_count: 0}}}}
+  - {{dir: c2s, channel: 1, method: Basic.Consume, args: {{queue: {REC_REPLY_Q}, consumer_tag: c1}}}}
+  - {{dir: s2c, channel: 1, method: Basic.ConsumeOk, args: {{consumer_tag: c1}}}}
+  - dir: c2s
+    channel: 1
+    method: Basic.Publish
+    args: {{exchange: neutron, routing_key: dhcp_agent.node-1, mandatory: true}}
+    properties: {{content_type: application/json}}
+    body: {json.dumps(oslo({"method": "get_networks", "args": {"host": "h1"}, "_msg_id": REC_MSG_ID, "_reply_q": REC_REPLY_Q, "_unique_id": "aaaabbbbccccddddaaaabbbbccccdddd"}))}
+    outcome: routed
+  - dir: s2c
+    channel: 1
+    method: Basic.Deliver
+    args: {{consumer_tag: c1, delivery_tag: 1, redelivered: false, exchange: "", routing_key: {REC_REPLY_Q}}}
+    properties: {{content_type: application/json}}
+    body: {json.dumps(oslo({"result": ["net-1"], "failure": None, "ending": True, "_msg_id": REC_MSG_ID}))}
+    origin: outside
+  - {{dir: c2s, channel: 1, method: Queue.Declare, args: {{queue: events}}}}
+  - {{dir: s2c, channel: 1, method: Queue.DeclareOk, args: {{queue: events, message_count: 0, consumer_count: 0}}}}
+  - {{dir: c2s, channel: 1, method: Basic.Consume, args: {{queue: events, consumer_tag: c2}}}}
+  - {{dir: s2c, channel: 1, method: Basic.ConsumeOk, args: {{consumer_tag: c2}}}}
+  - dir: s2c
+    channel: 1
+    method: Basic.Deliver
+    args: {{consumer_tag: c2, delivery_tag: 2, redelivered: false, exchange: amq.topic, routing_key: user.created}}
+    body: '{{"id": 42}}'
+    origin: outside
+"""
+
+
+def CASSETTE_MODEL() -> Cassette:
+    return Cassette.from_data(loads(CASSETTE))
+
+
+def run_client(broker: Broker, body_method: str = "get_networks"):  # type: ignore[no-untyped-def]
+    ch = LocalClient(broker).channel()
+    live_q = "reply_" + "5" * 32
+    ch.queue_declare(live_q)
+    ch.consume(live_q, no_ack=True)
+    ch.exchange_declare("neutron", "topic")
+    ch.publish(
+        "neutron",
+        "dhcp_agent.node-1",
+        oslo(
+            {
+                "method": body_method,
+                "args": {"host": "h1"},
+                "_msg_id": "1" * 32,
+                "_reply_q": live_q,
+                "_unique_id": "2" * 32,
+            }
+        ),
+        mandatory=True,
+        content_type="application/json",
+    )
+    return ch, live_q
+
+
+def test_reply_is_injected_with_live_ids_and_publish_counts_as_routed() -> None:
+    broker = Broker()
+    engine = ReplayEngine(broker, CASSETTE_MODEL())
+    ch, live_q = run_client(broker)
+    assert ch.returns == []
+    (reply,) = ch.deliveries
+    inner = json.loads(json.loads(reply.body)["oslo.message"])
+    assert inner == {"result": ["net-1"], "failure": None, "ending": True, "_msg_id": "1" * 32}
+    assert reply.routing_key == live_q
+    ch.queue_declare("events")
+    ch.consume("events")
+    (event,) = ch.deliveries[1:]
+    assert (event.exchange, event.routing_key, event.body) == (
+        "amq.topic",
+        "user.created",
+        b'{"id": 42}',
+    )
+    assert engine.report() is None
+
+
+def test_unmatched_publish_closes_channel_and_explains() -> None:
+    broker = Broker()
+    engine = ReplayEngine(broker, CASSETTE_MODEL())
+    with pytest.raises(ChannelClosed) as err:
+        run_client(broker, body_method="get_ports")
+    assert err.value.reply_code == 406
+    report = engine.report(allow_unused=True)
+    assert report is not None
+    assert "no recorded publish matches live publish: exchange='neutron'" in report
+    assert "nearest: connection 1 #4" in report
+    assert "body: /oslo.message/method: 'get_ports' != 'get_networks'" in report
+
+
+def test_never_replayed_interactions_are_reported() -> None:
+    broker = Broker()
+    engine = ReplayEngine(broker, CASSETTE_MODEL())
+    report = engine.report()
+    assert report is not None and "publish never replayed" in report
+    assert "outside delivery never injected: queue='events'" in report
+    assert engine.report(allow_unused=True) is None
+
+
+def test_repeats_follow_recorded_order_unless_allowed() -> None:
+    broker = Broker()
+    engine = ReplayEngine(broker, CASSETTE_MODEL())
+    run_client(broker)
+    with pytest.raises(ChannelClosed):
+        run_client(broker)
+    assert len(engine.mismatches) == 1
+    broker2 = Broker()
+    engine2 = ReplayEngine(broker2, CASSETTE_MODEL(), allow_playback_repeats=True)
+    ch1, _ = run_client(broker2)
+    ch2, _ = run_client(broker2)
+    assert len(ch1.deliveries) == 1 and len(ch2.deliveries) == 1
+    assert engine2.mismatches == []
+
+
+def test_unknown_matcher_is_a_clear_error() -> None:
+    with pytest.raises(ReplayError, match="unknown matcher"):
+        ReplayEngine(Broker(), CASSETTE_MODEL(), match_on=["exchange", "colour"])
+
+
+def test_json_fields_can_be_ignored() -> None:
+    broker = Broker()
+    engine = ReplayEngine(broker, CASSETTE_MODEL(), ignore_fields=["host"])
+    ch = LocalClient(broker).channel()
+    ch.queue_declare("reply_" + "5" * 32)
+    ch.exchange_declare("neutron", "topic")
+    ch.publish(
+        "neutron",
+        "dhcp_agent.node-1",
+        oslo(
+            {
+                "method": "get_networks",
+                "args": {"host": "other"},
+                "_msg_id": "1" * 32,
+                "_reply_q": "reply_" + "5" * 32,
+            }
+        ),
+    )
+    assert engine.mismatches == []
