@@ -117,15 +117,18 @@ class HeartbeatFrame:
 
 @dataclass(frozen=True, slots=True)
 class UnknownMethod:
-    """A method frame whose class/method id pamqp does not know.
+    """A method frame RabbitMQ's reader cannot even fail to decode properly.
 
-    RabbitMQ 3.10.8 does not answer these with a Connection.Close: its reader process
-    crashes (``unknown_method_id``) and the socket is dropped.
+    ``reason`` is ``unknown_method_id`` (a class/method id pamqp does not know) or
+    ``unknown_field_type`` (a field table with a type octet nobody knows). RabbitMQ
+    3.10.8 answers neither with a Connection.Close: its reader process crashes and the
+    socket is dropped.
     """
 
     channel: int
     class_id: int
     method_id: int
+    reason: str = "unknown_method_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +340,10 @@ class FrameReader:
             return UnknownMethod(channel, class_id, method_id)
         try:
             _, _, value = frame.unmarshal(raw)
-        except Exception:  # pamqp raises several types for malformed arguments
+        except Exception as exc:  # pamqp raises several types for malformed arguments
+            cause = exc.args[1] if len(exc.args) > 1 else exc.__cause__
+            if isinstance(cause, ValueError) and str(cause).startswith("Unknown type"):
+                return UnknownMethod(channel, class_id, method_id, "unknown_field_type")
             text = f"cannot decode {erlang_binary_w(payload[4:])}"
             error = capped_error(FRAME_ERROR, text, class_id, method_id)
             return BadFrame(channel, error, in_sync=True)

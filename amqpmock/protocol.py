@@ -378,8 +378,8 @@ class AMQPConnection:
 
     def _on_frame(self, item: InboundFrame, now: float) -> None:
         if isinstance(item, UnknownMethod):
-            # RabbitMQ's reader crashes on an unknown class/method id: no Close, socket gone
-            self._end(f"unknown method id {item.class_id},{item.method_id}")
+            # RabbitMQ's reader crashes on these: no Close, the socket is gone
+            self._end(f"{item.reason} in {item.class_id},{item.method_id}")
             return
         if self.state is State.CLOSED:
             self._on_frame_while_closed(item)

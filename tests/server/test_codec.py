@@ -228,6 +228,13 @@ def test_unknown_method_is_reported_not_decoded() -> None:
     assert item == UnknownMethod(2, 99, 10)
 
 
+def test_unknown_field_type_in_arguments_is_reported_like_an_unknown_method() -> None:
+    # queue.declare whose arguments table holds a field of type 'Z'
+    args = b"\x00\x00\x01q\x00" + struct.pack(">I", 3) + b"\x01aZ"
+    (item,) = read_all(raw_frame(1, 1, struct.pack(">HH", 50, 10) + args))
+    assert item == UnknownMethod(1, 50, 10, "unknown_field_type")
+
+
 def test_undecodable_arguments_are_501_cannot_decode_with_the_method_ids() -> None:
     (bad,) = read_all(raw_frame(1, 1, struct.pack(">HH", 50, 10) + b"\x00\x00\x05ex"))
     assert isinstance(bad, BadFrame) and bad.in_sync

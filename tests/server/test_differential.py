@@ -245,6 +245,38 @@ CASES: dict[str, tuple[Callable[[RawClient], None], Any]] = {
         ),
         close(501, "FRAME_ERROR - cannot decode <<0,0,5,101,120>>", 50, 10),
     ),
+    "arguments table longer than the frame": (
+        lambda c: (
+            opened(c),
+            c.send_bytes(
+                raw(
+                    1,
+                    1,
+                    struct.pack(">HH", 50, 10)
+                    + b"\x00\x00\x01q\x00"
+                    + struct.pack(">I", 100)
+                    + b"\x01aV",
+                )
+            ),
+        ),
+        close(501, "FRAME_ERROR - cannot decode <<0,0,1,113,0,0,0,0,100,1,97,86>>", 50, 10),
+    ),
+    "unknown field type in arguments": (
+        lambda c: (
+            opened(c),
+            c.send_bytes(
+                raw(
+                    1,
+                    1,
+                    struct.pack(">HH", 50, 10)
+                    + b"\x00\x00\x01q\x00"
+                    + struct.pack(">I", 3)
+                    + b"\x01aZ",
+                )
+            ),
+        ),
+        "hung up",
+    ),
     "unknown method": (
         lambda c: (opened(c), c.send_bytes(raw(1, 1, struct.pack(">HH", 60, 99)))),
         "hung up",
