@@ -21,6 +21,11 @@ from amqpmock.clocks import AdjustableClock
 from amqpmock.fake.broker import Broker
 from amqpmock.testing.harness import BrokerFixture
 
+from . import cassettes
+from .cassettes import CassetteSession, amqp_cassette
+
+__all__ = ["amqp_broker", "amqp_cassette", "amqp_url", "amqpmock_server"]
+
 DEFAULT_HOST = "127.0.0.1"
 
 
@@ -55,12 +60,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "amqpmock_vhosts", "virtual hosts of the fake broker", type="linelist", default=["/"]
     )
+    cassettes.addoption(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "amqp_cassette(path=None, **options): replay or record AMQP traffic"
-    )
+    cassettes.configure(config)
 
 
 def _setting(config: pytest.Config, name: str) -> str:
@@ -116,6 +120,10 @@ def amqp_broker(amqpmock_server: object) -> Iterator[BrokerFixture]:
 
 
 @pytest.fixture
-def amqp_url(amqp_broker: BrokerFixture) -> str:
-    """The AMQP URL of this test's fake broker (``amqp://guest:guest@127.0.0.1:PORT/``)."""
+def amqp_url(amqp_broker: BrokerFixture, amqp_cassette: CassetteSession | None) -> str:
+    """The AMQP URL for this test's clients: the fake broker
+    (``amqp://guest:guest@127.0.0.1:PORT/``), replaying the cassette when the test is
+    marked ``amqp_cassette``, or the recording proxy when it is recording."""
+    if amqp_cassette is not None:
+        return str(amqp_cassette.url)
     return amqp_broker.url

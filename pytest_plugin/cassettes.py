@@ -1,0 +1,255 @@
+"""Cassettes in pytest: record against a real RabbitMQ, replay offline.
+
+A test marked ``@pytest.mark.amqp_cassette(...)`` gets, through ``amqp_url``, either the
+recording proxy (in front of the upstream RabbitMQ) or the fake broker with the
+cassette's outside world replayed into it; the test's code is the same either way.
+Tests without the marker keep the plain fake broker.
+
+Record modes (as VCR.py and pytest-recording name them):
+- ``none`` (default): replay only; a missing cassette is an error.
+- ``once``: replay when the cassette exists, record when it does not.
+- ``new_episodes``: record; the new connections are appended to the existing cassette.
+- ``all``: record and overwrite.
+- ``rewrite``: delete the cassette first, then record.
+
+Precedence: ``--amqp-record-mode`` on the command line, then the marker's
+``record_mode``, then the ini setting ``amqp_record_mode``, then ``none``. The upstream
+comes from ``--amqp-upstream``, else ``$AMQPMOCK_UPSTREAM``, else ini ``amqp_upstream``.
+Cassette path: the marker's first argument or ``path=`` (relative to the cassette dir),
+else ``<amqp_cassette_dir>/<module>/<test>.yaml``; ``amqp_cassette_dir`` defaults to
+``cassettes`` under the rootdir.
+
+Marker options: ``record_mode``, ``match_on`` (matcher names), ``ignore_fields`` (JSON
+fields left out of body matching), ``allow_playback_repeats``, ``allow_unused``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from amqpmock.cassette import Cassette, CassetteError, load_cassette, write_cassette
+from amqpmock.hookspecs import get_plugin_manager
+from amqpmock.replay import DEFAULT_MATCH_ON, ReplayEngine
+from amqpmock.testing.harness import BrokerFixture
+
+RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
+UPSTREAM_ENV = "AMQPMOCK_UPSTREAM"
+MARKER = "amqp_cassette"
+_OPTIONS = ("record_mode", "match_on", "ignore_fields", "allow_playback_repeats", "allow_unused")
+
+
+def addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("amqpmock")
+    group.addoption(
+        "--amqp-record-mode",
+        choices=RECORD_MODES,
+        default=None,
+        help="cassette record mode for tests marked amqp_cassette (default: none)",
+    )
+    group.addoption(
+        "--amqp-upstream",
+        default=None,
+        help=f"real RabbitMQ URL to record against (or ${UPSTREAM_ENV}; ini amqp_upstream)",
+    )
+    parser.addini("amqp_record_mode", "default cassette record mode", default="none")
+    parser.addini("amqp_upstream", "real RabbitMQ URL to record against", default="")
+    parser.addini("amqp_cassette_dir", "where cassettes live (under rootdir)", default="cassettes")
+
+
+def configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(path=None, *, record_mode=None, match_on=None, ignore_fields=(), "
+        "allow_playback_repeats=False, allow_unused=False): replay (or record) the AMQP "
+        "traffic of this test from a cassette",
+    )
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", name).strip("_") or "test"
+
+
+@dataclass
+class CassetteSettings:
+    path: Path
+    record_mode: str
+    upstream: str | None
+    match_on: tuple[str, ...] = DEFAULT_MATCH_ON
+    ignore_fields: tuple[str, ...] = ()
+    allow_playback_repeats: bool = False
+    allow_unused: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def settings_for(request: pytest.FixtureRequest) -> CassetteSettings | None:
+    marker = request.node.get_closest_marker(MARKER)
+    if marker is None:
+        return None
+    config = request.config
+    kwargs = dict(marker.kwargs)
+    unknown = sorted(set(kwargs) - set(_OPTIONS) - {"path"})
+    if unknown:
+        raise pytest.UsageError(f"{MARKER}: unknown option(s) {unknown}; known: {list(_OPTIONS)}")
+    base = Path(str(config.rootpath)) / str(config.getini("amqp_cassette_dir"))
+    given = marker.args[0] if marker.args else kwargs.get("path")
+    if given:
+        path = Path(str(given))
+        if not path.is_absolute():
+            path = base / path
+    else:
+        module = Path(str(request.node.path)).stem
+        path = base / module / f"{_safe(request.node.name)}.yaml"
+    mode = (
+        config.getoption("--amqp-record-mode")
+        or kwargs.get("record_mode")
+        or str(config.getini("amqp_record_mode"))
+        or "none"
+    )
+    if mode not in RECORD_MODES:
+        raise pytest.UsageError(f"{MARKER}: record_mode {mode!r} is not one of {RECORD_MODES}")
+    upstream = (
+        config.getoption("--amqp-upstream")
+        or os.environ.get(UPSTREAM_ENV)
+        or str(config.getini("amqp_upstream"))
+        or None
+    )
+    return CassetteSettings(
+        path=path,
+        record_mode=mode,
+        upstream=upstream,
+        match_on=tuple(kwargs.get("match_on") or DEFAULT_MATCH_ON),
+        ignore_fields=tuple(kwargs.get("ignore_fields") or ()),
+        allow_playback_repeats=bool(kwargs.get("allow_playback_repeats", False)),
+        allow_unused=bool(kwargs.get("allow_unused", False)),
+    )
+
+
+def _recording(settings: CassetteSettings) -> bool:
+    mode = settings.record_mode
+    if mode == "none":
+        return False
+    if mode == "once":
+        return not settings.path.exists()
+    return True
+
+
+class CassetteSession:
+    """One test's cassette: a URL for the client, and what to do at the end."""
+
+    def __init__(self, settings: CassetteSettings, broker: BrokerFixture) -> None:
+        self.settings = settings
+        self.broker = broker
+        self.recording = _recording(settings)
+        self.engine: ReplayEngine | None = None
+        self.proxy: Any = None
+        if self.recording:
+            self._start_recording()
+        else:
+            self._start_replay()
+
+    @property
+    def url(self) -> str:
+        return str(self.proxy.client_url) if self.recording else self.broker.url
+
+    def _start_recording(self) -> None:
+        settings = self.settings
+        if not settings.upstream:
+            pytest.fail(
+                f"record mode {settings.record_mode!r} for {settings.path} needs a real "
+                f"RabbitMQ: pass --amqp-upstream URL or set ${UPSTREAM_ENV}",
+                pytrace=False,
+            )
+        from amqpmock.testing.proxythread import ProxyThread
+
+        if settings.record_mode == "rewrite" and settings.path.exists():
+            settings.path.unlink()
+        self.proxy = ProxyThread(settings.upstream).start()
+
+    def _start_replay(self) -> None:
+        settings = self.settings
+        try:
+            cassette = load_cassette(settings.path)
+        except CassetteError as exc:
+            hint = ""
+            if not settings.path.exists():
+                hint = (
+                    " (record it with --amqp-record-mode=once and --amqp-upstream URL, "
+                    f"or ${UPSTREAM_ENV})"
+                )
+            pytest.fail(f"{exc}{hint}", pytrace=False)
+        matchers = get_plugin_manager().matchers()
+
+        def attach(broker: Any) -> ReplayEngine:
+            return ReplayEngine(
+                broker,
+                cassette,
+                match_on=settings.match_on,
+                matchers=matchers,  # type: ignore[arg-type]
+                ignore_fields=settings.ignore_fields,
+                allow_playback_repeats=settings.allow_playback_repeats,
+            )
+
+        self.engine = self.broker.call(attach)
+
+    def finish(self) -> None:
+        if self.recording:
+            self._finish_recording()
+        else:
+            self._finish_replay()
+
+    def _finish_recording(self) -> None:
+        proxy = self.proxy
+        try:
+            recorded: Cassette = proxy.cassette()
+        finally:
+            proxy.stop()
+        settings = self.settings
+        if settings.record_mode == "new_episodes" and settings.path.exists():
+            old = load_cassette(settings.path)
+            next_id = max((c.id for c in old.connections), default=0)
+            renumber = {}
+            for conn in recorded.connections:
+                next_id += 1
+                renumber[conn.id] = next_id
+                conn.id = next_id
+            for conn in recorded.connections:
+                for item in conn.interactions:
+                    if item.source is not None:
+                        item.source = (
+                            renumber.get(item.source[0], item.source[0]),
+                            item.source[1],
+                        )
+            old.connections.extend(recorded.connections)
+            recorded = old
+        settings.path.parent.mkdir(parents=True, exist_ok=True)
+        write_cassette(recorded, settings.path, secrets=proxy.proxy.upstream.passwords)
+
+    def _finish_replay(self) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        report = self.broker.call(lambda _b: engine.report(self.settings.allow_unused))
+        self.broker.call(lambda _b: engine.close())
+        if report:
+            pytest.fail(report, pytrace=False)
+
+
+@pytest.fixture
+def amqp_cassette(
+    request: pytest.FixtureRequest, amqp_broker: BrokerFixture
+) -> Iterator[CassetteSession | None]:
+    """The test's cassette session (None for tests without the amqp_cassette marker)."""
+    settings = settings_for(request)
+    if settings is None:
+        yield None
+        return
+    session = CassetteSession(settings, amqp_broker)
+    yield session
+    session.finish()
