@@ -1,0 +1,168 @@
+"""Each record mode and each failure message of the cassette plugin (pytester)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from amqpmock.testing.rabbitmq import RabbitMQNode
+
+pytest_plugins = ["pytester"]
+
+# A client that talks only to itself: everything it sees was published by a recorded
+# connection, so replay needs no outside messages.
+SELF_CONTAINED = """
+import pika, pytest
+
+@pytest.mark.amqp_cassette("loop.yaml")
+def test_loop(amqp_url):
+    conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    ch = conn.channel()
+    ch.queue_declare("loop_q", auto_delete=True)
+    ch.basic_publish("", "loop_q", b"ping")
+    for _ in range(50):
+        method, props, body = ch.basic_get("loop_q", auto_ack=True)
+        if method:
+            break
+        conn.sleep(0.02)
+    assert body == b"ping"
+    conn.close()
+
+def test_unmarked_keeps_the_plain_fake(amqp_url, amqp_broker):
+    assert amqp_url == amqp_broker.url
+"""
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+
+
+def connections(pytester: pytest.Pytester) -> int:
+    data = yaml.safe_load((pytester.path / "cassettes" / "loop.yaml").read_text())
+    return len(data["connections"])
+
+
+def test_none_is_the_default_and_needs_the_cassette(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SELF_CONTAINED)
+    result = run(pytester)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*cassettes/loop.yaml*",
+            "*record it with --amqp-record-mode=once and --amqp-upstream URL*",
+        ]
+    )
+
+
+def test_recording_without_upstream_names_the_option(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SELF_CONTAINED)
+    result = run(pytester, "--amqp-record-mode=all")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*record mode 'all'*needs a real RabbitMQ*--amqp-upstream*"])
+
+
+def test_modes_once_all_new_episodes_rewrite(
+    pytester: pytest.Pytester, rabbitmq_node: RabbitMQNode
+) -> None:
+    pytester.makepyfile(SELF_CONTAINED)
+    upstream = f"--amqp-upstream={rabbitmq_node.url}"
+    run(pytester, "--amqp-record-mode=once", upstream).assert_outcomes(passed=2)
+    assert connections(pytester) == 1
+    # once with a cassette: replays, so an unreachable upstream does not matter
+    run(
+        pytester, "--amqp-record-mode=once", "--amqp-upstream=amqp://u:p@127.0.0.1:1/"
+    ).assert_outcomes(passed=2)
+    run(pytester).assert_outcomes(passed=2)  # none: replay
+    run(pytester, "--amqp-record-mode=new_episodes", upstream).assert_outcomes(passed=2)
+    assert connections(pytester) == 2
+    run(pytester, "--amqp-record-mode=all", upstream).assert_outcomes(passed=2)
+    assert connections(pytester) == 1
+    run(pytester, "--amqp-record-mode=new_episodes", upstream).assert_outcomes(passed=2)
+    run(pytester, "--amqp-record-mode=rewrite", upstream).assert_outcomes(passed=2)
+    assert connections(pytester) == 1
+    # the environment variable is an upstream too
+    (pytester.path / "cassettes" / "loop.yaml").unlink()
+    import os
+
+    os.environ["AMQPMOCK_UPSTREAM"] = rabbitmq_node.url
+    try:
+        run(pytester, "--amqp-record-mode=once").assert_outcomes(passed=2)
+    finally:
+        del os.environ["AMQPMOCK_UPSTREAM"]
+    assert connections(pytester) == 1
+    run(pytester).assert_outcomes(passed=2)
+
+
+def test_marker_record_mode_and_cli_precedence(
+    pytester: pytest.Pytester, rabbitmq_node: RabbitMQNode
+) -> None:
+    pytester.makepyfile(
+        SELF_CONTAINED.replace(
+            '@pytest.mark.amqp_cassette("loop.yaml")',
+            '@pytest.mark.amqp_cassette("loop.yaml", record_mode="once")',
+        )
+    )
+    upstream = f"--amqp-upstream={rabbitmq_node.url}"
+    run(pytester, upstream).assert_outcomes(passed=2)  # the marker says once: records
+    assert connections(pytester) == 1
+    # the command line wins over the marker
+    run(pytester, "--amqp-record-mode=new_episodes", upstream).assert_outcomes(passed=2)
+    assert connections(pytester) == 2
+
+
+def test_broken_and_newer_cassettes_are_named(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SELF_CONTAINED)
+    cassettes = pytester.path / "cassettes"
+    cassettes.mkdir()
+    (cassettes / "loop.yaml").write_text("version: 1\nconnections: [\n")
+    result = run(pytester)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*cassettes/loop.yaml*"])
+    (cassettes / "loop.yaml").write_text("version: 99\nconnections: []\n")
+    result = run(pytester)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*cassettes/loop.yaml*99*"])
+    (cassettes / "loop.yaml").write_text("!!python/object:os.system {}\n")
+    result = run(pytester)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*cassettes/loop.yaml*"])
+
+
+def test_unknown_marker_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.amqp_cassette("x.yaml", colour="blue")
+        def test_x(amqp_url):
+            pass
+        """
+    )
+    result = run(pytester)
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*amqp_cassette: unknown option(s)*colour*"])
+
+
+def test_unused_interactions_fail_unless_allowed(
+    pytester: pytest.Pytester, rabbitmq_node: RabbitMQNode
+) -> None:
+    pytester.makepyfile(SELF_CONTAINED)
+    run(pytester, "--amqp-record-mode=once", f"--amqp-upstream={rabbitmq_node.url}")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.amqp_cassette("loop.yaml")
+        def test_loop(amqp_url):
+            pass  # publishes nothing
+
+        @pytest.mark.amqp_cassette("loop.yaml", allow_unused=True)
+        def test_loop_allowed(amqp_url):
+            pass
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*recorded interactions never replayed:*", "*publish never replayed:*loop_q*"]
+    )
