@@ -365,8 +365,9 @@ class CoreConnection:
             return
         handler = _HANDLERS.get(type(method))
         if handler is None:
-            if isinstance(method, ConnectionMethods.Close | ConnectionMethods.CloseOk):
-                raise ConnectionError_(COMMAND_INVALID, f"{method.name} on channel {channel_id}")
+            if type(method).__qualname__.startswith("Connection."):
+                # RabbitMQ's words for a connection method on a channel
+                raise ConnectionError_(COMMAND_INVALID, "unimplemented method")
             raise ConnectionError_(
                 NOT_IMPLEMENTED if _is_known(method) else COMMAND_INVALID,
                 f"unexpected method {method.name} on channel {channel_id}",
@@ -858,7 +859,7 @@ class Broker:
         if existing is not None:
             deaths.remove(existing)
             existing["count"] = int(existing.get("count", 0)) + 1
-            death = existing
+            death = dict(sorted(existing.items()))
         else:
             death = {
                 "count": 1,
@@ -870,11 +871,17 @@ class Broker:
             }
             if props.expiration is not None:
                 death["original-expiration"] = props.expiration
+            if deaths:
+                # RabbitMQ 3.10 builds the first x-death entry in this order; an entry
+                # added to (or updated in) an existing x-death comes out key-sorted
+                death = dict(sorted(death.items()))
         deaths.insert(0, death)
         headers["x-death"] = deaths  # type: ignore[assignment]
         headers.setdefault("x-first-death-reason", reason)
         headers.setdefault("x-first-death-queue", queue.name)
         headers.setdefault("x-first-death-exchange", message.exchange)
+        # and it sorts the headers table it rewrites
+        headers = dict(sorted(headers.items()))
         new_props = copy_properties(props, headers=headers, expiration=None)
         keys = [queue.dlrk] if queue.dlrk is not None else routing_keys
         dead = self._new_message(queue.dlx, keys[0], new_props, message.body)
@@ -1303,7 +1310,7 @@ class Broker:
     def reset(self) -> None:
         """Back to a fresh broker: close every connection, drop all queues and exchanges."""
         for conn in list(self.connections.values()):
-            conn.connection_error(ConnectionError_(320, "CONNECTION_FORCED - broker reset"))
+            conn.connection_error(ConnectionError_(320, "broker reset"))
         names = list(self.vhosts)
         self.vhosts.clear()
         for name in names:

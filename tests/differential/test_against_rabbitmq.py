@@ -13,6 +13,7 @@ import json
 import pytest
 from routing_cases import ROUTING_CASES
 
+from amqpmock.testing.harness import BrokerFixture
 from amqpmock.testing.rabbitmq import RabbitMQNode
 
 from .scenarios import SCENARIOS, Scenario
@@ -23,10 +24,15 @@ def rabbitmq_url(rabbitmq_node: RabbitMQNode) -> str:
     return rabbitmq_node.url
 
 
+@pytest.fixture
+def amqpmock_url(amqp_broker: BrokerFixture) -> str:
+    return amqp_broker.url
+
+
 # broker id -> (name of a fixture returning an AMQP URL, marks)
 BROKERS = {
     "rabbitmq": ("rabbitmq_url", [pytest.mark.rabbitmq]),
-    # "amqpmock": ("amqpmock_url", []),  # the fake's wire server, once amqpmock.server exists
+    "amqpmock": ("amqpmock_url", []),
 }
 
 
