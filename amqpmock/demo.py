@@ -1,67 +1,102 @@
-"""`make demo`: the seed document's three oslo.messaging flows on the in-memory broker.
+"""`make demo`: the seed document's three oslo.messaging flows against the fake broker.
 
-Builds what oslo.messaging's rabbit driver builds (a topic exchange named by
-control_exchange, queues ``<topic>`` and ``<topic>.<server>``, a fanout exchange
-``<topic>_fanout``, a ``reply_<id>`` queue), then runs call, cast and fanout_cast
-through the broker core and prints where each message went.
+Starts amqpmock's AMQP server on a free loopback port, runs oslo.messaging's real
+``rabbit`` driver against it (an RPCServer for topic ``dhcp_agent`` on ``node-1`` with
+control_exchange ``neutron``, and an RPCClient doing ``call``, ``cast`` and
+``fanout_cast``), then prints what the broker built and where each message went.
+Needs the test extra (oslo.messaging), which ``make demo`` installs.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+import threading
+import time
+from typing import Any
 
-from amqpmock.fake import Broker, LocalClient
+from amqpmock.fake.broker import Broker
+from amqpmock.inspection import TrafficRecorder
+from amqpmock.server import MonotonicClock, ServerThread
+
+TOPIC, HOST, CONTROL = "dhcp_agent", "node-1", "neutron"
+
+
+class DhcpAgent:
+    def __init__(self) -> None:
+        self.casts: list[str] = []
+        self.done = threading.Event()
+
+    def get_active_networks(self, ctxt: dict[str, Any], host: str) -> list[str]:
+        return [f"net-1@{host}", f"net-2@{host}"]
+
+    def port_update(self, ctxt: dict[str, Any], port: dict[str, Any]) -> None:
+        self.casts.append(f"port_update({port})")
+        self._check()
+
+    def network_delete(self, ctxt: dict[str, Any], network_id: str) -> None:
+        self.casts.append(f"network_delete({network_id})")
+        self._check()
+
+    def _check(self) -> None:
+        if len(self.casts) == 2:
+            self.done.set()
 
 
 def main() -> None:
-    broker = Broker()
-    server, client = LocalClient(broker), LocalClient(broker)
-    sch, cch = server.channel(), client.channel()
-    topic, host, control = "dhcp_agent", "node-1", "neutron"
-    sch.exchange_declare(control, "topic")
-    sch.exchange_declare(f"{topic}_fanout", "fanout", auto_delete=True)
-    for queue, exchange, key in (
-        (topic, control, topic),
-        (f"{topic}.{host}", control, f"{topic}.{host}"),
-        (f"{topic}_fanout_0f1e2d", f"{topic}_fanout", topic),
-    ):
-        sch.queue_declare(queue)
-        sch.queue_bind(queue, exchange, key)
-    reply_q = "reply_5a4b3c"
-    cch.exchange_declare(reply_q, "direct", auto_delete=True)
-    cch.queue_declare(reply_q, auto_delete=True)
-    cch.queue_bind(reply_q, reply_q, reply_q)
-    cch.consume(reply_q, no_ack=True)
+    import oslo_messaging as messaging
+    from oslo_config import cfg
+    from oslo_messaging import conffixture
 
-    def envelope(msg: Mapping[str, object]) -> str:
-        return json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps(msg)})
+    broker = Broker(MonotonicClock())
+    with ServerThread(broker=broker) as server:
+        recorder = server.call(lambda: TrafficRecorder(broker))
+        print(f"amqpmock listening on {server.url}")
+        conf = cfg.ConfigOpts()
+        conf([], project="amqpmock-demo")
+        conffixture.ConfFixture(conf).setUp()
+        conf.set_override("control_exchange", CONTROL)
+        conf.set_override("heartbeat_timeout_threshold", 0, group="oslo_messaging_rabbit")
+        url = server.url.replace("amqp://", "rabbit://", 1)
+        transport = messaging.get_rpc_transport(conf, url=url)
+        agent = DhcpAgent()
+        rpc_server = messaging.get_rpc_server(
+            transport, messaging.Target(topic=TOPIC, server=HOST), [agent], executor="threading"
+        )
+        rpc_server.start()
+        client = messaging.get_rpc_client(transport, messaging.Target(topic=TOPIC), timeout=10)
+        try:
+            started = time.perf_counter()
+            result = client.prepare(server=HOST).call({}, "get_active_networks", host="h1")
+            took = (time.perf_counter() - started) * 1000
+            print(f"call        get_active_networks(host='h1') -> {result}  ({took:.1f} ms)")
+            client.cast({}, "port_update", port={"id": "p1"})
+            client.prepare(fanout=True).cast({}, "network_delete", network_id="n1")
+            if not agent.done.wait(10):
+                raise SystemExit("the casts did not arrive")
+            print(f"cast / fanout_cast handled by the server: {agent.casts}")
+        finally:
+            rpc_server.stop()
+            rpc_server.wait()
+            transport.cleanup()
 
-    print(f"exchanges: {sorted(n for n in broker.exchanges() if n and not n.startswith('amq.'))}")
-    print(f"queues:    {sorted(broker.queues())}")
-    flows = [
-        (
-            "call",
-            control,
-            f"{topic}.{host}",
-            {"method": "get_active_networks", "_msg_id": "m1", "_reply_q": reply_q},
-        ),
-        ("cast", control, topic, {"method": "port_update"}),
-        ("fanout_cast", f"{topic}_fanout", topic, {"method": "network_delete"}),
-    ]
-    for name, exchange, key, msg in flows:
-        routed = broker.publish(exchange, key, envelope(msg))
-        print(f"{name:12} -> exchange {exchange!r} key {key!r} -> queues {routed}")
-    got = sch.get(f"{topic}.{host}", no_ack=True)
-    assert got is not None
-    request = json.loads(json.loads(got.body)["oslo.message"])
-    sch.publish(
-        reply_q,
-        request["_reply_q"],
-        envelope({"result": ["net-1"], "ending": True, "_msg_id": request["_msg_id"]}),
-    )
-    reply = cch.deliveries[-1]
-    print(f"call reply  <- {json.loads(json.loads(reply.body)['oslo.message'])}")
+        def summary() -> tuple[list[str], list[str], list[tuple[str, str, str]], list[str]]:
+            exchanges = sorted(n for n in broker.exchanges() if n and not n.startswith("amq."))
+            queues = sorted(broker.queues())
+            bindings = sorted((s, d, k) for s, d, k, _ in broker.bindings() if s)
+            routes = [
+                f"{r.exchange or '(default)'!s:22} {r.routing_key!s:40} -> {r.queues or '-'}"
+                for r in recorder.published
+            ]
+            return exchanges, queues, bindings, routes
+
+        exchanges, queues, bindings, routes = server.call(summary)
+        print("\nexchanges:", ", ".join(exchanges))
+        print("queues:   ", ", ".join(queues))
+        print("bindings:")
+        for source, dest, key in bindings:
+            print(f"  {source} --[{key}]--> {dest}")
+        print("publishes (exchange, routing key -> queues):")
+        for line in routes:
+            print(f"  {line}")
 
 
 if __name__ == "__main__":
