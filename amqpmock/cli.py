@@ -43,6 +43,42 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from amqpmock.cassette import CassetteError, load_cassette
+    from amqpmock.fake.broker import Broker
+    from amqpmock.replay import ReplayEngine, ReplayError
+    from amqpmock.server import AMQPServer, MonotonicClock
+
+    try:
+        cassette = load_cassette(args.cassette)
+        broker = Broker(MonotonicClock())
+        engine = ReplayEngine(broker, cassette, allow_playback_repeats=args.allow_playback_repeats)
+    except (CassetteError, ReplayError) as exc:
+        print(f"amqpmock replay: {exc}", file=sys.stderr)
+        return 1
+    host, port = args.listen
+
+    async def serve() -> None:
+        async with AMQPServer(broker, host=host, port=port) as srv:
+            print(srv.url, flush=True)
+            await srv.serve_forever()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    report = engine.report(allow_unused=True)
+    if report:
+        print(report, file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="amqpmock",
@@ -68,6 +104,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--vhost", action="append", metavar="V", help="another virtual host (repeatable; / exists)"
     )
     serve.set_defaults(handler=_cmd_serve)
+
+    replay = commands.add_parser(
+        "replay",
+        help="serve a cassette to any client until Ctrl-C",
+        description="Run the fake broker with a cassette's outside world replayed into it "
+        "(RPC replies, events); print the AMQP URL; report unmatched publishes on exit.",
+    )
+    replay.add_argument("--cassette", required=True, metavar="PATH", help="the cassette file")
+    replay.add_argument(
+        "--listen",
+        type=_listen,
+        default=("127.0.0.1", 0),
+        metavar="HOST:PORT",
+        help="where to listen (default 127.0.0.1 and a free port)",
+    )
+    replay.add_argument(
+        "--allow-playback-repeats",
+        action="store_true",
+        help="let a recorded request be answered more than once",
+    )
+    replay.set_defaults(handler=_cmd_replay)
     return parser
 
 
