@@ -6,7 +6,12 @@ and prints messages per second. Each binding has its own queue; direct and topic
 publishes match exactly one binding, fanout ones match all of them (so fanout also
 reports deliveries per second). Queues are purged between rounds, outside the timing.
 
-    python bench/routing.py [--seconds 1.0] [--json out.json]
+    python bench/routing.py [--seconds 1.0] [--json out.json] [--wire]
+
+With ``--wire`` it also runs the same topology and publishes through pika over TCP,
+against amqpmock's server and against a real RabbitMQ started for the run (Debian's
+rabbitmq-server), timing until a final sentinel message has been routed (a channel's
+publishes are routed in order, so everything before it has been too).
 """
 
 from __future__ import annotations
@@ -86,10 +91,94 @@ def run(kind: str, n: int, seconds: float) -> dict[str, Any]:
     }
 
 
+def wire_setup(url: str, kind: str, n: int) -> tuple[object, list[str]]:
+    import pika
+
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    ch = conn.channel()
+    ch.exchange_declare("bx", kind, auto_delete=False)
+    keys: list[str] = []
+    for i in range(n):
+        queue = f"bq{i}"
+        ch.queue_declare(queue, auto_delete=False)
+        if kind == "direct":
+            ch.queue_bind(queue, "bx", f"service.{i}")
+            keys.append(f"service.{i}")
+        elif kind == "topic":
+            binding, key = (
+                (f"svc{i}.*.event", f"svc{i}.node.event"),
+                (f"svc{i}.#", f"svc{i}.a.b.c"),
+                (f"*.tenant{i}.#", f"any.tenant{i}.x"),
+            )[i % 3]
+            ch.queue_bind(queue, "bx", binding)
+            keys.append(key)
+        else:
+            ch.queue_bind(queue, "bx", "")
+    if kind == "fanout":
+        keys = ["anything"]
+    ch.queue_declare("sentinel", auto_delete=False)
+    return conn, keys[:1000]
+
+
+def wire_run(url: str, kind: str, n: int, messages: int) -> float:
+    """msg/s routed over the wire with pika (publish without confirms, then a sentinel)."""
+    import pika
+
+    conn, keys = wire_setup(url, kind, n)
+    ch = conn.channel()  # type: ignore[attr-defined]
+    props = pika.BasicProperties(content_type="application/json", delivery_mode=1)
+    body = b'{"event": "created", "id": 1}'
+    nkeys = len(keys)
+    start = time.perf_counter()
+    for i in range(messages):
+        ch.basic_publish("bx", keys[i % nkeys], body, props)
+    ch.basic_publish("", "sentinel", b"done")
+    while True:
+        method, _p, _b = ch.basic_get("sentinel", auto_ack=True)
+        if method:
+            break
+    elapsed = time.perf_counter() - start
+    for i in range(n):
+        ch.queue_delete(f"bq{i}")
+    ch.exchange_delete("bx")
+    conn.close()  # type: ignore[attr-defined]
+    return messages / elapsed
+
+
+def wire_compare(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from amqpmock.server import ServerThread
+    from amqpmock.testing.rabbitmq import RabbitMQNode
+
+    rows = []
+    with ServerThread() as fake, RabbitMQNode() as rabbit:
+        print(f"\nover the wire with pika ({'fake':>10} vs {'RabbitMQ':>10})")
+        for kind in ("direct", "fanout", "topic"):
+            for n in BINDING_COUNTS:
+                messages = 20_000 if kind != "fanout" else max(20, 200_000 // n)
+                fake_rate = wire_run(fake.url, kind, n, messages)
+                rabbit_rate = wire_run(rabbit.url, kind, n, messages)
+                row = {
+                    "exchange": kind,
+                    "bindings": n,
+                    "messages": messages,
+                    "fake_msg_per_s": round(fake_rate),
+                    "rabbitmq_msg_per_s": round(rabbit_rate),
+                    "ratio": round(fake_rate / rabbit_rate, 2),
+                }
+                rows.append(row)
+                print(
+                    f"{kind:8} {n:>8} {row['fake_msg_per_s']:>12,} "
+                    f"{row['rabbitmq_msg_per_s']:>12,}   fake/RabbitMQ {row['ratio']:.2f}x",
+                    flush=True,
+                )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--json", help="write the results to this file")
+    parser.add_argument("--wire", action="store_true", help="also compare with RabbitMQ over TCP")
     args = parser.parse_args()
     results = []
     print(f"{'exchange':8} {'bindings':>8} {'msg/s':>12} {'enqueues/s':>12}")
@@ -104,9 +193,12 @@ def main() -> None:
     topic = {r["bindings"]: r["msg_per_s"] for r in results if r["exchange"] == "topic"}
     ratio = topic[10] / topic[10_000]
     print(f"topic 10 vs 10,000 bindings: {ratio:.2f}x slower with 10,000")
+    wire = wire_compare(results) if args.wire else []
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"results": results, "topic_10_over_10000": ratio}, fh, indent=2)
+            json.dump(
+                {"results": results, "topic_10_over_10000": ratio, "wire": wire}, fh, indent=2
+            )
 
 
 if __name__ == "__main__":
