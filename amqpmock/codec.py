@@ -243,6 +243,10 @@ def unexpected_frame_for(item: HeaderFrame | BodyFrame | HeartbeatFrame) -> AMQP
 # -- reading ------------------------------------------------------------------------
 
 
+_CACHE_SIZE = 256
+_BASIC_CLASS = (60).to_bytes(2, "big")
+
+
 @dataclass
 class FrameReader:
     """Cuts a byte stream into frames.
@@ -257,6 +261,11 @@ class FrameReader:
     frame_max: int = FRAME_MIN_SIZE
     _buffer: bytearray = field(default_factory=bytearray)
     _broken: bool = False
+    # A publisher usually repeats the same Basic.Publish arguments and the same message
+    # properties: decoding each distinct payload once per connection saves most of the
+    # decode cost. Decoded objects are treated as read-only everywhere downstream.
+    _publish_cache: dict[bytes, base.Frame] = field(default_factory=dict)
+    _properties_cache: dict[bytes, Basic.Properties] = field(default_factory=dict)
 
     def feed(self, data: bytes) -> None:
         if not self._broken:
@@ -314,6 +323,11 @@ class FrameReader:
         if frame_type == constants.FRAME_METHOD:
             return self._decode_method(channel, raw, payload)
         if frame_type == constants.FRAME_HEADER and len(payload) >= 12:
+            cached = self._properties_cache.get(payload[12:])
+            if cached is not None and payload[0:2] == _BASIC_CLASS:
+                content = header.ContentHeader(0, int.from_bytes(payload[4:12], "big"), cached)
+                content.class_id = 60
+                return HeaderFrame(channel, content, payload)
             try:
                 _, _, value = frame.unmarshal(raw)
             except Exception:  # pamqp raises several types for malformed properties
@@ -323,6 +337,9 @@ class FrameReader:
             if value.properties.headers is not None:
                 with contextlib.suppress(Exception):  # else keep pamqp's reading
                     value.properties.headers = _typed_headers(payload)
+            if len(self._properties_cache) >= _CACHE_SIZE:
+                self._properties_cache.clear()
+            self._properties_cache[payload[12:]] = value.properties
             return HeaderFrame(channel, value, payload)
         if frame_type == constants.FRAME_BODY:
             return BodyFrame(channel, payload)
@@ -334,6 +351,9 @@ class FrameReader:
         if len(payload) < 4:
             error = _frame_error(constants.FRAME_METHOD, payload, "unknown_frame")
             return BadFrame(channel, error, in_sync=True)
+        cached = self._publish_cache.get(payload)
+        if cached is not None:
+            return MethodFrame(channel, cached)
         class_id = int.from_bytes(payload[0:2], "big")
         method_id = int.from_bytes(payload[2:4], "big")
         if (class_id << 16 | method_id) not in commands.INDEX_MAPPING:
@@ -348,6 +368,10 @@ class FrameReader:
             error = capped_error(FRAME_ERROR, text, class_id, method_id)
             return BadFrame(channel, error, in_sync=True)
         assert isinstance(value, base.Frame)
+        if isinstance(value, Basic.Publish):
+            if len(self._publish_cache) >= _CACHE_SIZE:
+                self._publish_cache.clear()
+            self._publish_cache[payload] = value
         return MethodFrame(channel, value)
 
 
