@@ -146,31 +146,51 @@ def wire_run(url: str, kind: str, n: int, messages: int) -> float:
 
 
 def wire_compare(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from amqpmock.server import ServerThread
+    import subprocess
+    import sys
+
     from amqpmock.testing.rabbitmq import RabbitMQNode
 
     rows = []
-    with ServerThread() as fake, RabbitMQNode() as rabbit:
-        print(f"\nover the wire with pika ({'fake':>10} vs {'RabbitMQ':>10})")
-        for kind in ("direct", "fanout", "topic"):
-            for n in BINDING_COUNTS:
-                messages = 20_000 if kind != "fanout" else max(20, 200_000 // n)
-                fake_rate = wire_run(fake.url, kind, n, messages)
-                rabbit_rate = wire_run(rabbit.url, kind, n, messages)
-                row = {
-                    "exchange": kind,
-                    "bindings": n,
-                    "messages": messages,
-                    "fake_msg_per_s": round(fake_rate),
-                    "rabbitmq_msg_per_s": round(rabbit_rate),
-                    "ratio": round(fake_rate / rabbit_rate, 2),
-                }
-                rows.append(row)
-                print(
-                    f"{kind:8} {n:>8} {row['fake_msg_per_s']:>12,} "
-                    f"{row['rabbitmq_msg_per_s']:>12,}   fake/RabbitMQ {row['ratio']:.2f}x",
-                    flush=True,
-                )
+    # the fake runs in its own process, as RabbitMQ does: no GIL shared with the client
+    server = subprocess.Popen(
+        [sys.executable, "-m", "amqpmock.cli", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    fake_url = server.stdout.readline().strip()
+    try:
+        with RabbitMQNode() as rabbit:
+            rows = _compare(fake_url, rabbit.url)
+    finally:
+        server.terminate()
+        server.wait()
+    return rows
+
+
+def _compare(fake_url: str, rabbit_url: str) -> list[dict[str, Any]]:
+    rows = []
+    print(f"\nover the wire with pika ({'fake':>10} vs {'RabbitMQ':>10})")
+    for kind in ("direct", "fanout", "topic"):
+        for n in BINDING_COUNTS:
+            messages = 20_000 if kind != "fanout" else max(20, 200_000 // n)
+            fake_rate = wire_run(fake_url, kind, n, messages)
+            rabbit_rate = wire_run(rabbit_url, kind, n, messages)
+            row = {
+                "exchange": kind,
+                "bindings": n,
+                "messages": messages,
+                "fake_msg_per_s": round(fake_rate),
+                "rabbitmq_msg_per_s": round(rabbit_rate),
+                "ratio": round(fake_rate / rabbit_rate, 2),
+            }
+            rows.append(row)
+            print(
+                f"{kind:8} {n:>8} {row['fake_msg_per_s']:>12,} "
+                f"{row['rabbitmq_msg_per_s']:>12,}   fake/RabbitMQ {row['ratio']:.2f}x",
+                flush=True,
+            )
     return rows
 
 
