@@ -168,3 +168,74 @@ def test_xdist_workers_are_isolated(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
     result.assert_outcomes(passed=6)
+
+
+def test_host_and_port_options(pytester: pytest.Pytester) -> None:
+    from amqpmock.testing.rabbitmq import free_port
+
+    port = free_port()
+    pytester.makepyfile(
+        f"""
+        def test_url(amqp_url):
+            assert amqp_url == "amqp://guest:guest@127.0.0.1:{port}/"
+        """
+    )
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "--amqpmock-host", "127.0.0.1", "--amqpmock-port", str(port)
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_oslo_messaging_client_against_a_stub(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import oslo_messaging as messaging
+        import pytest
+        from oslo_config import cfg
+        from oslo_messaging import conffixture
+
+        def test_call(amqp_broker, amqp_url):
+            conf = cfg.ConfigOpts()
+            conf([], project="t")
+            conffixture.ConfFixture(conf).setUp()
+            conf.set_override("control_exchange", "nova")
+            transport = messaging.get_rpc_transport(
+                conf, url=amqp_url.replace("amqp://", "rabbit://"))
+            try:
+                stub = amqp_broker.rpc_stub("nova", "compute.*").side_effect(
+                    lambda p: {"echo": p["args"]})
+                client = messaging.get_rpc_client(
+                    transport, messaging.Target(topic="compute"), timeout=5)
+                assert client.prepare(server="c1").call({}, "ping", n=1) == {"echo": {"n": 1}}
+                assert stub.calls.last.method == "ping"
+                stub.raises(LookupError("gone"))
+                with pytest.raises(LookupError, match="gone"):
+                    client.prepare(server="c1").call({}, "ping", n=2)
+                client.cast({}, "notify", n=3)
+                amqp_broker.assert_published(exchange="nova", routing_key="compute")
+            finally:
+                transport.cleanup()
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_kombu_client(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import kombu
+
+        def test_simple_queue(amqp_broker, amqp_url):
+            with kombu.Connection(amqp_url) as conn:
+                queue = conn.SimpleQueue("tasks")
+                queue.put({"task": "resize", "id": 9})
+                message = queue.get(timeout=5)
+                assert message.payload == {"task": "resize", "id": 9}
+                message.ack()
+                queue.close()
+            assert amqp_broker.queue("tasks").acked.last.json() == {"task": "resize", "id": 9}
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
