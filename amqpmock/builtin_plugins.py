@@ -31,9 +31,18 @@ def _conventions() -> object:
     return BuiltinConventions()
 
 
+class BuiltinMatchers:
+    @hookimpl
+    def amqpmock_matchers(self) -> Mapping[str, Any]:
+        from amqpmock.replay import BUILTIN_MATCHERS
+
+        return dict(BUILTIN_MATCHERS)
+
+
 DEFAULT_PLUGINS: list[object] = [
     BuiltinExchangeTypes(),
     BuiltinDecoders(),
     _conventions(),
     BuiltinRedactors(),
+    BuiltinMatchers(),
 ]

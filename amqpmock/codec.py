@@ -326,7 +326,7 @@ class FrameReader:
             cached = self._properties_cache.get(payload[12:])
             if cached is not None and payload[0:2] == _BASIC_CLASS:
                 content = header.ContentHeader(0, int.from_bytes(payload[4:12], "big"), cached)
-                content.class_id = 60
+                content.class_id = 60  # type: ignore[assignment]
                 return HeaderFrame(channel, content, payload)
             try:
                 _, _, value = frame.unmarshal(raw)

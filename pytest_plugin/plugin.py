@@ -90,8 +90,11 @@ def amqpmock_server(pytestconfig: pytest.Config) -> Iterator[object]:
     from amqpmock.server import ServerThread
 
     clock = AdjustableClock()
+    from amqpmock.hookspecs import get_plugin_manager
+
     broker = Broker(
         clock,
+        exchange_types=get_plugin_manager().exchange_types(),
         seed=int(_setting(pytestconfig, "amqpmock_seed")),
         users=_users(pytestconfig),
         vhosts=[str(v) for v in pytestconfig.getini("amqpmock_vhosts")],
