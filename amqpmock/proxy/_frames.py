@@ -177,8 +177,14 @@ def method_args(method: base.Frame) -> dict[str, Any]:
 
 
 def property_values(props: base.BasicProperties) -> dict[str, Any]:
-    """The properties that are set, by pamqp's names (``message_type`` is AMQP's type)."""
-    return {name: plain(value) for name, value in props if value is not None}
+    """The properties that are set, by pamqp's names (``message_type`` is AMQP's type).
+
+    pamqp gives the deprecated ``cluster_id`` the value ``''`` when it is absent."""
+    return {
+        name: plain(value)
+        for name, value in props
+        if value is not None and not (name == "cluster_id" and value == "")
+    }
 
 
 @dataclass

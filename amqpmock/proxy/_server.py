@@ -291,7 +291,10 @@ class _Session:
             )
         else:
             method = commands.Connection.Close(
-                reply_code=CONNECTION_FORCED, reply_text=UPSTREAM_LOST_TEXT
+                reply_code=CONNECTION_FORCED,
+                reply_text=UPSTREAM_LOST_TEXT,
+                class_id=0,
+                method_id=0,
             )
         try:
             self.client_writer.write(pamqp_frame.marshal(method, 0))

@@ -64,7 +64,8 @@ class UpstreamURL:
         return self.hosts[0].password
 
     def redacted(self) -> str:
-        """The URL with every password shown as ``<redacted>``."""
+        """The URL with every password shown as ``<redacted>`` (and a user name that
+        equals its password, as in guest:guest, hidden too)."""
         return self._render(lambda h: "<redacted>" if h.password else None)
 
     def client_url(self, host: str, port: int, show_password: bool = False) -> str:
@@ -86,7 +87,8 @@ class UpstreamURL:
         for h in self.hosts:
             info = ""
             if h.user is not None:
-                info = urllib.parse.quote(h.user, safe="")
+                hide_user = h.password is not None and h.user == h.password
+                info = "<redacted>" if hide_user else urllib.parse.quote(h.user, safe="")
                 shown = password_of(h)
                 if shown is not None:
                     info += f":{shown}"

@@ -95,8 +95,7 @@ def test_decoder_merges_content_across_chunks(split: int) -> None:
     publish = methods[4]
     assert publish.channel == 1
     assert publish.body == b"hello world" * 20
-    # pamqp (like aio-pika, which uses it) always sends the deprecated cluster_id
-    assert publish.properties == {"content_type": "text/plain", "cluster_id": ""}
+    assert publish.properties == {"content_type": "text/plain"}
     assert publish.args == {
         "exchange": "x",
         "routing_key": "k",
