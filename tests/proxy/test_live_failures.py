@@ -1,0 +1,303 @@
+"""The proxy when things go wrong, and how it is reached: upstream killed mid-session,
+failover across hosts, no host reachable, TLS upstream, many clients, backpressure,
+and the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import pika
+import pytest
+
+from amqpmock.cassette import load_cassette
+from amqpmock.proxy import UPSTREAM_LOST_TEXT, RecordingProxy
+from amqpmock.testing.rabbitmq import RabbitMQNode, free_port
+
+from .conftest import Upstream, add_recording_user
+from .test_live_clients import in_thread
+
+pytestmark = pytest.mark.rabbitmq
+
+
+def kill_node(node: RabbitMQNode) -> None:
+    """SIGKILL the Erlang VM: the broker dies without a word to its clients."""
+    pid = int(node.pid_file.read_text().strip())
+    os.kill(pid, signal.SIGKILL)
+
+
+def publish_then_wait_for_close(url: str, killed: threading.Event, kill: Any) -> dict[str, Any]:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    channel = connection.channel()
+    channel.confirm_delivery()
+    channel.queue_declare("work", durable=False)
+    for n in range(3):
+        channel.basic_publish("", "work", f"before-{n}".encode())
+    kill()
+    killed.set()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            connection.process_data_events(time_limit=0.2)
+        except pika.exceptions.ConnectionClosedByBroker as exc:
+            return {"code": exc.reply_code, "text": exc.reply_text}
+        except pika.exceptions.AMQPError as exc:
+            return {"error": repr(exc)}
+    return {"error": "no close within 20 s"}
+
+
+async def test_upstream_killed_mid_session(tmp_path: Path) -> None:
+    with RabbitMQNode() as node:
+        doomed = add_recording_user(node)
+        killed = threading.Event()
+        async with RecordingProxy(doomed.url) as proxy:
+            outcome = await in_thread(
+                publish_then_wait_for_close, proxy.client_url(), killed, lambda: kill_node(node)
+            )
+            # the client got a clean Connection.Close, not a torn socket
+            assert outcome == {"code": 320, "text": UPSTREAM_LOST_TEXT}
+            # the proxy keeps running: a new client is accepted (and told no upstream)
+            with pytest.raises(pika.exceptions.AMQPConnectionError):
+                await in_thread(pika.BlockingConnection, pika.URLParameters(proxy.client_url()))
+            path = proxy.write(tmp_path / "killed.yaml")
+    assert doomed.password not in path.read_text()
+    cassette = load_cassette(path)
+    assert not cassette.complete
+    first, second = cassette.connections
+    assert first.ending == "upstream-gone" and not first.complete
+    assert first.error == "the upstream closed the connection without Connection.Close"
+    bodies = [i.body for i in first if i.is_publish]
+    assert bodies == [b"before-0", b"before-1", b"before-2"]
+    assert second.ending == "upstream-unreachable" and second.interactions == []
+
+
+async def test_hosts_are_tried_in_order(upstream: Upstream) -> None:
+    dead = free_port()
+    node = upstream.node
+    url = f"amqp://{upstream.user}:{upstream.password}@127.0.0.1:{dead},127.0.0.1:{node.port}/"
+    async with RecordingProxy(url) as proxy:
+        connection = await aio_pika.connect(proxy.client_url())
+        await connection.close()
+    (conn,) = proxy.cassette().connections
+    assert conn.upstream == f"127.0.0.1:{node.port}"
+    assert conn.ending == "clean"
+
+
+async def test_no_upstream_reachable_keeps_the_proxy_running() -> None:
+    url = f"amqp://u:p@127.0.0.1:{free_port()},127.0.0.1:{free_port()}/"
+    async with RecordingProxy(url, connect_timeout=1) as proxy:
+        for _ in range(2):
+            with pytest.raises((ConnectionError, OSError, aio_pika.exceptions.AMQPError)):
+                await aio_pika.connect(proxy.client_url(), timeout=5)
+    cassette = proxy.cassette()
+    assert [c.ending for c in cassette] == ["upstream-unreachable"] * 2
+    assert cassette.connections[0].error is not None
+    assert "no upstream host accepted a connection" in cassette.connections[0].error
+
+
+# -- TLS upstream: a TLS terminator in front of the node ------------------------------
+
+
+@pytest.fixture
+async def tls_upstream(upstream: Upstream, tmp_path: Path) -> AsyncIterator[str]:
+    import ssl
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost"),
+            *("-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def terminate(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream.node.port)
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    server = await asyncio.start_server(terminate, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield (f"amqps://{upstream.user}:{upstream.password}@localhost:{port}/%2F?cafile={cert}")
+    finally:
+        server.close()
+
+
+async def test_amqps_upstream(tls_upstream: str) -> None:
+    async with RecordingProxy(tls_upstream) as proxy:
+        connection = await aio_pika.connect(proxy.client_url())
+        channel = await connection.channel()
+        queue = await channel.declare_queue("", exclusive=True)
+        await channel.default_exchange.publish(aio_pika.Message(b"over tls"), queue.name)
+        message = await queue.get(timeout=5)
+        assert message.body == b"over tls"
+        await message.ack()
+        await connection.close()
+    (conn,) = proxy.cassette().connections
+    assert conn.ending == "clean"
+    assert [i.body for i in conn if i.is_delivery] == [b"over tls"]
+
+
+async def test_amqps_refuses_an_unknown_certificate(tls_upstream: str) -> None:
+    without_ca = tls_upstream.split("?")[0]
+    async with RecordingProxy(without_ca, connect_timeout=5) as proxy:
+        with pytest.raises((ConnectionError, OSError, aio_pika.exceptions.AMQPError)):
+            await aio_pika.connect(proxy.client_url(), timeout=5)
+    (conn,) = proxy.cassette().connections
+    assert conn.ending == "upstream-unreachable"
+    assert conn.error is not None and "CERTIFICATE_VERIFY_FAILED" in conn.error
+
+
+# -- many clients at once ------------------------------------------------------------
+
+
+async def test_many_connections_at_once(upstream: Upstream) -> None:
+    async def client(proxy_url: str, n: int) -> bytes:
+        connection = await aio_pika.connect(proxy_url)
+        try:
+            channel = await connection.channel()
+            queue = await channel.declare_queue("", exclusive=True)
+            await channel.default_exchange.publish(aio_pika.Message(f"m{n}".encode()), queue.name)
+            message = await queue.get(timeout=5)
+            await message.ack()
+            return message.body
+        finally:
+            await connection.close()
+
+    async with RecordingProxy(upstream.url) as proxy:
+        bodies = await asyncio.gather(*(client(proxy.client_url(), n) for n in range(20)))
+    assert sorted(bodies) == sorted(f"m{n}".encode() for n in range(20))
+    cassette = proxy.cassette()
+    assert [c.id for c in cassette] == list(range(1, 21))
+    assert all(c.ending == "clean" for c in cassette)
+    # each connection's delivery is its own publish
+    for conn in cassette:
+        (delivery,) = [i for i in conn if i.is_delivery]
+        assert delivery.source is not None and delivery.source[0] == conn.id
+
+
+# -- backpressure (no RabbitMQ needed: a fake upstream) ------------------------------
+
+HEARTBEATS = b"\x08\x00\x00\x00\x00\x00\x00\xce" * 8192  # 64 KiB of valid frames
+
+
+@pytest.mark.parametrize("direction", ["c2s", "s2c"])
+async def test_backpressure(direction: str) -> None:
+    """A side that does not read stalls the other through the proxy, which buffers a
+    bounded amount instead of reading everything into memory."""
+    pushed = 0
+    stop = asyncio.Event()
+
+    async def flood(writer: asyncio.StreamWriter) -> None:
+        nonlocal pushed
+        while not stop.is_set():
+            writer.write(HEARTBEATS)
+            await writer.drain()
+            pushed += len(HEARTBEATS)
+
+    async def upstream_side(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if direction == "s2c":
+            await flood(writer)
+        else:
+            await stop.wait()  # never reads
+        writer.close()
+
+    fake = await asyncio.start_server(upstream_side, "127.0.0.1", 0)
+    port = fake.sockets[0].getsockname()[1]
+    async with RecordingProxy(f"amqp://127.0.0.1:{port}/") as proxy:
+        _, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+        writer.transport.set_write_buffer_limits(high=64 * 1024)
+        if direction == "c2s":
+            writer.write(b"AMQP\x00\x00\x09\x01")
+            task = asyncio.create_task(flood(writer))
+        else:
+            task = asyncio.create_task(stop.wait())  # the client never reads
+        await asyncio.sleep(1.5)
+        stalled_at = pushed
+        await asyncio.sleep(0.5)
+        stop.set()
+        task.cancel()
+        writer.transport.abort()
+        fake.close()
+    # 64 MiB would go through in well under a second without backpressure
+    assert stalled_at < 32 * 1024 * 1024, stalled_at
+    assert pushed - stalled_at < 1024 * 1024  # and it stopped growing
+    assert proxy.recorder.bytes_recorded <= pushed
+
+
+# -- the command line ------------------------------------------------------------------
+
+
+def test_command_line_records_until_interrupted(upstream: Upstream, tmp_path: Path) -> None:
+    cassette_path = tmp_path / "cli.yaml"
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "amqpmock.proxy", "--upstream", upstream.url),
+            *("--cassette", str(cassette_path), "--listen", "127.0.0.1:0"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline(), proc.stdout.readline()]
+        match = re.search(r"clients connect to (amqp://\S+)", lines[1])
+        assert match, lines
+        shown = match.group(1)
+        assert "***" in shown and upstream.password not in "".join(lines)
+        url = shown.replace("***", upstream.password)
+        connection = pika.BlockingConnection(pika.URLParameters(url))
+        channel = connection.channel()
+        channel.queue_declare("cli-q")
+        channel.basic_publish("", "cli-q", b"via the command line")
+        connection.close()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert f"wrote {cassette_path}: 1 connection(s)" in out and "complete" in out
+    text = cassette_path.read_text()
+    assert upstream.password not in text
+    (conn,) = load_cassette(cassette_path).connections
+    assert [i.body for i in conn if i.is_publish] == [b"via the command line"]
+
+
+def test_command_line_rejects_a_bad_url(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "amqpmock.proxy", "--upstream", "http://u:secret@h/"),
+            *("--cassette", str(tmp_path / "x.yaml")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "unsupported scheme" in done.stderr and "secret" not in done.stderr
