@@ -1,8 +1,10 @@
 """Reading and writing cassette files.
 
 Rules this module keeps:
-- Only the safe loader (the C one when PyYAML has it), extended with one tag,
-  ``!decimal``, for AMQP decimal field values. Nothing in a cassette can run code.
+- Only the safe loader (the C one when PyYAML has it), extended with tags for AMQP
+  field values plain YAML cannot tell apart: ``!decimal``, and the narrow integer and
+  float types header tables keep (``!int8`` ... ``!uint32``, ``!float32``; see
+  ``amqpmock.codec``). Nothing in a cassette can run code.
 - Writing is atomic: a temporary file in the same directory, fsync, then rename. A
   write that fails (including the secret check) leaves the previous cassette as it was.
 - Multi-line text is written as YAML block scalars so bodies read like the original.
@@ -14,12 +16,13 @@ import contextlib
 import decimal
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from amqpmock import codec
 from amqpmock.cassette._errors import CassetteError, CassetteFormatError, CassetteNotFound
 from amqpmock.cassette._model import Cassette
 from amqpmock.cassette._redact import check_secrets
@@ -82,6 +85,47 @@ def _represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
     return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
 
 
+# Header-table numbers that arrived narrower than RabbitMQ's own l / d types.
+FIELD_TAGS: dict[str, type[int] | type[float]] = {
+    "!int8": codec.Int8,
+    "!uint8": codec.UInt8,
+    "!int16": codec.Int16,
+    "!uint16": codec.UInt16,
+    "!int32": codec.Int32,
+    "!uint32": codec.UInt32,
+    "!float32": codec.Float32,
+}
+
+
+def _field_constructor(
+    kind: type[int] | type[float],
+) -> Callable[[yaml.SafeLoader, yaml.Node], int | float]:
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> int | float:
+        if not isinstance(node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.tag} needs a scalar", node.start_mark
+            )
+        try:
+            return kind(loader.construct_scalar(node))
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"not a number: {node.value!r}", node.start_mark
+            ) from None
+
+    return construct
+
+
+def _field_representer(tag: str) -> Callable[[yaml.SafeDumper, Any], yaml.Node]:
+    def represent(dumper: yaml.SafeDumper, value: Any) -> yaml.Node:
+        text = repr(float(value)) if isinstance(value, float) else str(int(value))
+        return dumper.represent_scalar(tag, text)
+
+    return represent
+
+
+for _tag, _kind in FIELD_TAGS.items():
+    CassetteLoader.add_constructor(_tag, _field_constructor(_kind))
+    CassetteDumper.add_representer(_kind, _field_representer(_tag))
 CassetteLoader.add_constructor("!decimal", _construct_decimal)
 CassetteDumper.add_representer(dict, _represent_dict)
 CassetteDumper.add_representer(list, _represent_list)

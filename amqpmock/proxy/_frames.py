@@ -6,9 +6,9 @@ Rules this module keeps:
   headers (and the method id of channel-0 methods): it hands back the bytes up to the
   last complete frame, which lets the proxy always stop at a frame boundary and inject
   a clean ``Connection.Close`` if the upstream dies. Bytes are never changed.
-- ``StreamDecoder`` does the full decoding with pamqp (the project's one codec) and
-  merges content header and body frames into the method they belong to. It runs when a
-  cassette is built, off the forwarding path.
+- ``StreamDecoder`` does the full decoding with ``amqpmock.codec`` (pamqp underneath,
+  the same codec the server uses) and merges content header and body frames into the
+  method they belong to. It runs when a cassette is built, off the forwarding path.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ import datetime
 import decimal
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from pamqp import base, body, header, heartbeat
-from pamqp import exceptions as pamqp_exceptions
-from pamqp import frame as pamqp_frame
+from pamqp import base
 
-from amqpmock.cassette._model import CONTENT_METHODS
+from amqpmock import codec
+from amqpmock.errors import AMQPError
 
 FRAME_METHOD = 1
 FRAME_HEADER = 2
@@ -187,92 +186,84 @@ def property_values(props: base.BasicProperties) -> dict[str, Any]:
     }
 
 
-@dataclass
-class _Content:
-    method: DecodedMethod
-    size: int = -1
-    parts: list[bytes] = field(default_factory=list)
-    received: int = 0
-
-
 class StreamDecoder:
     """Decodes one direction of a connection into ``DecodedMethod`` / ``HeartbeatSeen``.
 
-    Feed it the bytes in order; it keeps partial frames and content across calls.
-    Raises ``DecodeError`` with the stream offset when the bytes are not AMQP.
+    A thin wrapper over the project's codec (``amqpmock.codec``: ``FrameReader`` and
+    ``ContentAssembler``), as a passive observer: no frame_max limit (the broker
+    enforces its own), a protocol header at the start is skipped. Feed it the bytes in
+    order; it keeps partial frames and content across calls. Raises ``DecodeError``
+    with the stream offset when the bytes are not AMQP.
     """
 
     def __init__(self) -> None:
-        self._buffer = b""
-        self._offset = 0  # stream offset of _buffer[0]
+        self._reader = codec.FrameReader(frame_max=0)
+        self._assembler = codec.ContentAssembler()
+        self._start = b""  # the first bytes, until we know if they are a protocol header
         self._at_start = True
-        self._content: dict[int, _Content] = {}
+        self._fed = 0
+        self._partial: dict[int, str] = {}
 
     def feed(self, data: bytes) -> Iterator[DecodedMethod | HeartbeatSeen]:
-        buf = self._buffer + data if self._buffer else data
-        pos = 0
-        size = len(buf)
-        if self._at_start and size >= 4:
-            if buf[:4] == b"AMQP":
-                if size < PROTOCOL_HEADER_SIZE:
-                    self._buffer = buf
-                    return
-                pos = PROTOCOL_HEADER_SIZE
+        if self._at_start:
+            data = self._start + data
+            if len(data) < 4 or (data[:4] == b"AMQP" and len(data) < PROTOCOL_HEADER_SIZE):
+                self._start = data
+                return
             self._at_start = False
-        while size - pos >= 7:
-            _, _, length = _HEADER.unpack_from(buf, pos)
-            end = pos + 8 + length
-            if end > size:
-                break
-            raw = buf[pos:end]
-            try:
-                _, channel, decoded = pamqp_frame.unmarshal(raw)
-            except (pamqp_exceptions.UnmarshalingException, ValueError, struct.error) as exc:
-                raise DecodeError(self._offset + pos, str(exc)) from None
-            item = self._assemble(self._offset + pos, channel, decoded)
-            if item is not None:
-                yield item
-            pos = end
-        self._offset += pos
-        self._buffer = buf[pos:]
+            self._start = b""
+            if data[:4] == b"AMQP":
+                data = data[PROTOCOL_HEADER_SIZE:]
+                self._fed += PROTOCOL_HEADER_SIZE
+        reader = self._reader
+        reader.feed(data)
+        self._fed += len(data)
+        while True:
+            offset = self._fed - reader.buffered
+            item = reader.read_frame()
+            if item is None:
+                return
+            result = self._assemble(offset, item)
+            if result is not None:
+                yield result
 
     @property
-    def partial_content(self) -> list[DecodedMethod]:
+    def buffered(self) -> int:
+        """Bytes of a frame not yet complete."""
+        return len(self._start) + self._reader.buffered
+
+    @property
+    def partial_content(self) -> list[str]:
         """Content methods whose header or body frames never arrived."""
-        return [c.method for c in self._content.values()]
+        return list(self._partial.values())
 
     def _assemble(
-        self, offset: int, channel: int, frame: pamqp_frame.FrameTypes
+        self, offset: int, item: codec.InboundFrame
     ) -> DecodedMethod | HeartbeatSeen | None:
-        if isinstance(frame, heartbeat.Heartbeat):
+        if isinstance(item, codec.HeartbeatFrame):
             return HeartbeatSeen()
-        if isinstance(frame, base.Frame):
-            if channel in self._content:
-                raise DecodeError(offset, f"{frame.name} on channel {channel} inside content")
-            method = DecodedMethod(channel, frame.name, method_args(frame))
-            if frame.name in CONTENT_METHODS:
-                self._content[channel] = _Content(method)
-                return None
-            return method
-        if isinstance(frame, header.ContentHeader):
-            content = self._content.get(channel)
-            if content is None or content.size >= 0:
-                raise DecodeError(offset, f"unexpected content header on channel {channel}")
-            content.size = frame.body_size
-            content.method.properties = property_values(frame.properties)
-            return self._finish(channel, content)
-        if isinstance(frame, body.ContentBody):
-            content = self._content.get(channel)
-            if content is None or content.size < 0:
-                raise DecodeError(offset, f"unexpected content body on channel {channel}")
-            content.parts.append(frame.value)
-            content.received += len(frame.value)
-            return self._finish(channel, content)
-        raise DecodeError(offset, f"unexpected frame {type(frame).__name__}")
-
-    def _finish(self, channel: int, content: _Content) -> DecodedMethod | None:
-        if content.received < content.size:
+        if isinstance(item, codec.BadFrame):
+            raise DecodeError(offset, item.error.reply_text)
+        if isinstance(item, codec.UnknownMethod):
+            raise DecodeError(
+                offset, f"unknown method {item.class_id}.{item.method_id} ({item.reason})"
+            )
+        try:
+            done = self._assembler.push(item)
+        except AMQPError as exc:
+            raise DecodeError(offset, exc.reply_text) from None
+        if done is None:
+            if isinstance(item, codec.MethodFrame):
+                self._partial[item.channel] = item.method.name
             return None
-        del self._content[channel]
-        content.method.body = b"".join(content.parts)
-        return content.method
+        self._partial.pop(done.channel, None)
+        method = done.method
+        if type(method) not in codec.CONTENT_METHODS:
+            return DecodedMethod(done.channel, method.name, method_args(method))
+        return DecodedMethod(
+            done.channel,
+            method.name,
+            method_args(method),
+            property_values(done.properties) if done.properties is not None else {},
+            done.body,
+        )

@@ -194,7 +194,7 @@ class _Builder:
         for (conn_id, direction), decoder in self._decoders.items():
             conn = self._conns[conn_id]
             if decoder is not None and decoder.partial_content and conn.error is None:
-                names = ", ".join(m.method for m in decoder.partial_content)
+                names = ", ".join(decoder.partial_content)
                 conn.error = f"{_NAMES[direction]} content cut off: {names}"
         return list(self._conns.values())
 

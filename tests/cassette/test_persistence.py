@@ -184,3 +184,25 @@ def test_model_helpers() -> None:
     assert [(c.id, i) for c, i, _ in cassette.interactions()] == [(1, 0), (1, 1)]
     with pytest.raises(KeyError):
         cassette.connection(9)
+
+
+def test_header_field_types_survive(tmp_path: Path) -> None:
+    from amqpmock import codec
+
+    cassette = sample()
+    headers = {"i": codec.Int32(5), "f": codec.Float32(0.5), "u": codec.UInt8(7), "l": 9}
+    cassette.connections[0].interactions[0].properties = {"headers": headers}
+    path = write_cassette(cassette, tmp_path / "typed.yaml")
+    assert "i: !int32 5" in path.read_text()
+    loaded = load_cassette(path).connections[0].interactions[0].properties
+    assert loaded is not None
+    got = loaded["headers"]
+    assert got == headers
+    assert [type(v) for v in got.values()] == [codec.Int32, codec.Float32, codec.UInt8, int]
+
+
+def test_bad_typed_number(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("version: 1\nx: !int32 abc\n")
+    with pytest.raises(CassetteFormatError, match="not a number"):
+        load_cassette(path)
