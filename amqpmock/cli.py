@@ -79,6 +79,12 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_record(args: argparse.Namespace) -> int:
+    from amqpmock.proxy._cli import run_record
+
+    return run_record(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="amqpmock",
@@ -125,6 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="let a recorded request be answered more than once",
     )
     replay.set_defaults(handler=_cmd_replay)
+
+    from amqpmock.proxy._cli import add_record_arguments
+
+    record = commands.add_parser(
+        "record",
+        help="record a real RabbitMQ session into a cassette until Ctrl-C",
+        description="Run the recording proxy in front of a real broker, print the URL "
+        "clients use, record until Ctrl-C, then write the cassette.",
+    )
+    add_record_arguments(record)
+    record.set_defaults(handler=_cmd_record)
     return parser
 
 

@@ -252,11 +252,16 @@ async def test_backpressure(direction: str) -> None:
 # -- the command line ------------------------------------------------------------------
 
 
-def test_command_line_records_until_interrupted(upstream: Upstream, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command", [("amqpmock.cli", "record"), ("amqpmock.proxy",)], ids=["amqpmock-record", "module"]
+)
+def test_command_line_records_until_interrupted(
+    upstream: Upstream, tmp_path: Path, command: tuple[str, ...]
+) -> None:
     cassette_path = tmp_path / "cli.yaml"
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "amqpmock.proxy", "--upstream", upstream.url),
+            *(sys.executable, "-m", *command, "--upstream", upstream.url),
             *("--cassette", str(cassette_path), "--listen", "127.0.0.1:0"),
         ],
         stdout=subprocess.PIPE,
