@@ -141,7 +141,7 @@ def _event_lines(flow: Flow, event: Event, indent: str) -> list[str]:
             went = "nacked by the broker"
         else:
             went = event.outcome
-        marks = []
+        marks: list[str] = []
         if event.mandatory:
             marks.append("mandatory")
         if event.confirm:
@@ -153,19 +153,19 @@ def _event_lines(flow: Flow, event: Event, indent: str) -> list[str]:
         info = flow.messages.get(event.message)
         source = "get from" if event.via_get else "from"
         queue = event.queue if event.queue != DIRECT_REPLY_TO else f"{DIRECT_REPLY_TO} (direct)"
-        flags = []
+        notes: list[str] = []
         if event.delivery_tag is not None:
-            flags.append(f"tag {event.delivery_tag}")
+            notes.append(f"tag {event.delivery_tag}")
         if event.redelivered:
-            flags.append("REDELIVERED")
+            notes.append("REDELIVERED")
         if event.no_ack:
-            flags.append("no-ack")
+            notes.append("no-ack")
         what = _what(info, flow)
         return [
             _line(
                 _where(event.conn, event.channel),
                 "deliver",
-                f"#{event.message} {source} {queue} ({', '.join(flags)}): {what}",
+                f"#{event.message} {source} {queue} ({', '.join(notes)}): {what}",
                 indent,
             )
         ]
