@@ -85,6 +85,18 @@ def _cmd_record(args: argparse.Namespace) -> int:
     return run_record(args)
 
 
+def _cmd_show(args: argparse.Namespace) -> int:
+    from amqpmock._view_cli import run_show
+
+    return run_show(args)
+
+
+def _cmd_diagram(args: argparse.Namespace) -> int:
+    from amqpmock._view_cli import run_diagram
+
+    return run_diagram(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="amqpmock",
@@ -142,6 +154,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_record_arguments(record)
     record.set_defaults(handler=_cmd_record)
+
+    from amqpmock._view_cli import add_diagram_arguments, add_show_arguments
+
+    show = commands.add_parser(
+        "show",
+        help="print a cassette as a readable timeline",
+        description="Print a cassette's connections, publishes (and where they went), "
+        "deliveries and acks, RPC calls with their replies, and a summary.",
+    )
+    add_show_arguments(show)
+    show.set_defaults(handler=_cmd_show)
+
+    diagram = commands.add_parser(
+        "diagram",
+        help="draw a cassette as a sequence diagram (HTML or SVG)",
+        description="Write a self-contained sequence diagram of a cassette: -o FILE.html "
+        "(with filters) or -o FILE.svg.",
+    )
+    add_diagram_arguments(diagram)
+    diagram.set_defaults(handler=_cmd_diagram)
     return parser
 
 
