@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import json
 import re
 import struct
 import urllib.parse
@@ -146,6 +147,50 @@ def redact_start_ok(record: dict[str, Any]) -> dict[str, Any]:
         args["response"] = REDACTED
     record["args"] = args
     return record
+
+
+def redact_headers(*names: str) -> Redactor:
+    """A redactor hiding these message header values (names compared case-blind)."""
+    wanted = {n.lower() for n in names}
+
+    def redactor(record: dict[str, Any]) -> dict[str, Any]:
+        headers = (record.get("properties") or {}).get("headers")
+        if isinstance(headers, dict):
+            for key in headers:
+                if key.lower() in wanted:
+                    headers[key] = REDACTED
+        return record
+
+    return redactor
+
+
+def redact_body_fields(*names: str) -> Redactor:
+    """A redactor hiding the values of these keys, at any depth, in JSON bodies, and in
+    JSON objects carried as strings inside them (oslo.messaging's ``oslo.message``)."""
+    wanted = set(names)
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: REDACTED if k in wanted else scrub(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        if isinstance(value, str) and value.startswith("{"):
+            try:
+                inner = json.loads(value)
+            except ValueError:
+                return value
+            if isinstance(inner, dict):
+                scrubbed = scrub(inner)
+                return value if scrubbed == inner else json.dumps(scrubbed)
+        return value
+
+    def redactor(record: dict[str, Any]) -> dict[str, Any]:
+        body = record.get("body")
+        if isinstance(body, dict) and "json" in body:
+            body["json"] = scrub(body["json"])
+        return record
+
+    return redactor
 
 
 BUILTIN_REDACTORS: tuple[Redactor, ...] = (redact_start_ok, redact_url_passwords)

@@ -258,6 +258,7 @@ class _Session:
         read = reader.read
         feed = tracker.feed
         size = self.proxy.read_size
+        transport = writer.transport
         while True:
             try:
                 data = await read(size)
@@ -268,9 +269,14 @@ class _Session:
             out = feed(data)
             if not out:
                 continue
+            if transport.is_closing():
+                return "write-failed"
             try:
                 writer.write(out)
-                await writer.drain()
+                # The socket usually takes everything at once; only wait (drain) when
+                # some is still buffered, which is where backpressure starts.
+                if transport.get_write_buffer_size():
+                    await writer.drain()
             except (ConnectionError, OSError):
                 return "write-failed"
             record(conn_id, direction, out)

@@ -116,3 +116,29 @@ def test_amqplain_with_bad_table_is_redacted_whole() -> None:
     bad = struct.pack(">B", 200) + b"\xff"
     record = redact_start_ok(start_ok("AMQPLAIN", bad))
     assert record["args"]["response"] == REDACTED
+
+
+def test_redact_headers() -> None:
+    from amqpmock.cassette import redact_headers
+
+    record = {"method": "Basic.Publish", "properties": {"headers": {"X-Token": "t", "a": 1}}}
+    out = redact_headers("x-token")(record)
+    assert out["properties"]["headers"] == {"X-Token": REDACTED, "a": 1}
+    assert redact_headers("x")({"method": "Basic.Ack"}) == {"method": "Basic.Ack"}
+
+
+def test_redact_body_fields_reaches_into_oslo_envelopes() -> None:
+    import json
+
+    from amqpmock.cassette import redact_body_fields
+
+    inner = json.dumps({"method": "m", "args": {"auth_token": "s", "n": 1}})
+    record = {
+        "method": "Basic.Publish",
+        "body": {"json": {"oslo.version": "2.0", "oslo.message": inner, "auth_token": "s"}},
+    }
+    out = redact_body_fields("auth_token")(record)["body"]["json"]
+    assert out["auth_token"] == REDACTED
+    assert json.loads(out["oslo.message"])["args"] == {"auth_token": REDACTED, "n": 1}
+    text_body = {"method": "Basic.Publish", "body": "auth_token=s"}
+    assert redact_body_fields("auth_token")(dict(text_body)) == text_body
