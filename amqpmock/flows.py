@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_EXCHANGE",
     "DIRECT_REPLY_TO",
+    "INJECTED",
     "OUTSIDE",
     "Closed",
     "Connected",
@@ -77,6 +78,9 @@ DEFAULT_EXCHANGE = ""
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 OUTSIDE = "outside"
 """The outside party when nothing better names it (unsolicited messages, callers)."""
+INJECTED = "injected"
+"""On a fake broker: messages published through the broker's Python API (a test's
+``amqp_broker.publish``, a replayed cassette, an RPC stub's reply)."""
 
 HANDSHAKE_METHODS = frozenset(
     {
@@ -1688,7 +1692,7 @@ def flow_from_records(
     def publisher_of(message_id: int) -> tuple[int | None, int | None, str]:
         who = ctx.publishers.get(message_id)
         if who is None or who[0] in ctx.system:
-            return None, None, outside_id("test")
+            return None, None, outside_id(INJECTED)
         if context is None:
             return None, None, connection_id(None)
         connections.setdefault(who[0], ConnectionInfo(number=who[0]))
@@ -1727,7 +1731,7 @@ def flow_from_records(
             published[info.number] = event
             events.append(event)
         elif r.event == "delivered":
-            info = message_number(r, outside_id("test"))
+            info = message_number(r, outside_id(INJECTED))
             queue = r.queue or "?"
             who = ctx.receivers.get((r.message.id, queue, int(r.delivery_tag or 0)))
             conn = who[0] if who is not None and context is not None else None
@@ -1748,7 +1752,7 @@ def flow_from_records(
                 )
             )
         elif r.event in ("acked", "nacked"):
-            info = message_number(r, outside_id("test"))
+            info = message_number(r, outside_id(INJECTED))
             queue = r.queue or "?"
             conn = delivered_to.get((id(r.message), queue, int(r.delivery_tag or 0)))
             events.append(
@@ -1763,7 +1767,7 @@ def flow_from_records(
                 )
             )
         elif r.event == "returned":
-            info = message_number(r, outside_id("test"))
+            info = message_number(r, outside_id(INJECTED))
             event_p = published.get(info.number)
             if event_p is not None:
                 event_p.outcome = "returned"

@@ -26,6 +26,9 @@ from .cassettes import CassetteSession, amqp_cassette
 
 __all__ = ["amqp_broker", "amqp_cassette", "amqp_url", "amqpmock_server"]
 
+# --amqpmock-diagrams: a sequence diagram of each failing test's broker traffic
+pytest_plugins = ["pytest_amqpmock.diagrams"]
+
 DEFAULT_HOST = "127.0.0.1"
 
 
