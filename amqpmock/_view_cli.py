@@ -40,7 +40,7 @@ def add_diagram_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_show(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from amqpmock.timeline import render_cassette
 
     try:
@@ -48,11 +48,11 @@ def run_show(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     except CassetteError as exc:
         print(f"amqpmock show: {exc}", file=sys.stderr)
         return 1
-    out.write(render_cassette(cassette, collapse=not args.expand))
+    (out or sys.stdout).write(render_cassette(cassette, collapse=not args.expand))
     return 0
 
 
-def run_diagram(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run_diagram(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from amqpmock.diagram import build_diagram, render_html, render_svg
     from amqpmock.flows import flow_from_cassette
 
@@ -82,6 +82,6 @@ def run_diagram(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     arrows = len(diagram.arrows())
     print(
         f"amqpmock: wrote {target} ({len(diagram.participants)} participants, {arrows} arrows)",
-        file=out,
+        file=out or sys.stdout,
     )
     return 0

@@ -21,7 +21,8 @@ Rules this module keeps:
   arrows ``data-arrow-kind``, ``data-flavor``, ``data-source``, ``data-target``,
   ``data-message``, ``data-rpc`` and ``data-rpc-role`` (``request`` / ``reply``), and
   ``data-connections`` / ``data-queues`` for filtering. The page's script sets
-  ``data-js-ok`` on ``<body>`` once it has run.
+  ``data-js-ok`` on ``<body>`` once it has run, and reads and writes its filters in the
+  URL fragment (``page.html#connection=2&queue=q&setup=0``).
 """
 
 from __future__ import annotations
@@ -415,6 +416,8 @@ class _Builder:
             )
             tags = ",".join(str(t) for t in event.tags)
             verb = event.action + (" requeue" if event.requeue else "")
+            if event.because:
+                verb = f"requeued ({event.because})"
             label = f"{verb} tag {tags}" + (" multiple" if event.multiple else "")
             targets = event.queues or ["?"]
             first = event.messages[0] if event.messages else None
@@ -984,7 +987,32 @@ _PAGE_JS = r"""
     el.addEventListener("mouseenter", function () { highlight(rpc, true); });
     el.addEventListener("mouseleave", function () { highlight(rpc, false); });
   });
-  [conn, queue, setup].forEach(function (el) { el.addEventListener("change", layout); });
+  // filters live in the URL's fragment too (#connection=2&queue=q&setup=0): shareable
+  function fromHash() {
+    var params = new URLSearchParams(location.hash.replace(/^#/, ""));
+    var has = function (select, value) {
+      return Array.prototype.some.call(select.options, function (o) { return o.value === value; });
+    };
+    var c = params.get("connection"), q = params.get("queue");
+    conn.value = c !== null && has(conn, c) ? c : "";
+    queue.value = q !== null && has(queue, q) ? q : "";
+    setup.checked = params.get("setup") !== "0";
+  }
+  function toHash() {
+    var params = new URLSearchParams();
+    if (conn.value) { params.set("connection", conn.value); }
+    if (queue.value) { params.set("queue", queue.value); }
+    if (!setup.checked) { params.set("setup", "0"); }
+    var hash = params.toString();
+    if (history.replaceState) {
+      history.replaceState(null, "", hash ? "#" + hash : location.pathname + location.search);
+    }
+  }
+  [conn, queue, setup].forEach(function (el) {
+    el.addEventListener("change", function () { toHash(); layout(); });
+  });
+  window.addEventListener("hashchange", function () { fromHash(); layout(); });
+  fromHash();
   layout();
   document.body.setAttribute("data-js-ok", "1");
 })();

@@ -173,7 +173,6 @@ class MessageInfo:
     ending: bool = False
     connections: set[int] = field(default_factory=set)
     queues: set[str] = field(default_factory=set)
-    dead_letter_of: int | None = None
 
     @property
     def outside(self) -> bool:
@@ -258,7 +257,8 @@ class Delivered:
 
 @dataclass
 class Settled:
-    """Ack, nack or reject of one or more deliveries."""
+    """Ack, nack or reject of one or more deliveries (by the client; or the broker's
+    requeue of unacked deliveries when their channel closes, then ``because`` says so)."""
 
     action: Literal["ack", "nack", "reject"]
     conn: int | None
@@ -268,6 +268,8 @@ class Settled:
     messages: list[int] = field(default_factory=list)
     queues: list[str] = field(default_factory=list)
     multiple: bool = False
+    because: str = ""
+    """Set when the broker requeued on its own: ``channel closed``, ``recover``..."""
 
 
 @dataclass
@@ -1134,7 +1136,7 @@ class _CassetteReader:
             )
         else:
             self._setup(ref[0], i.channel, "channel close")
-        self._requeue_unacked(ref[0], i.channel)
+        self._requeue_unacked(ref[0], i.channel, "channel closed")
 
     def _connection_close(self, ref: Ref, i: Interaction) -> None:
         code = int(i.args.get("reply_code") or 0)
@@ -1150,14 +1152,14 @@ class _CassetteReader:
             )
         for conn, channel in list(self.channels):
             if conn == ref[0]:
-                self._requeue_unacked(conn, channel)
+                self._requeue_unacked(conn, channel, "connection closed")
         c = self.cassette.connection(ref[0])
         if ref[0] in self.closed:
             return
         self.closed.add(ref[0])
         self.events.append(Closed(ref[0], c.ending, c.heartbeats.c2s + c.heartbeats.s2c, c.error))
 
-    def _requeue_unacked(self, conn: int, channel: int) -> None:
+    def _requeue_unacked(self, conn: int, channel: int, because: str) -> None:
         state = self.channels.get((conn, channel))
         if state is None or not state.unacked:
             return
@@ -1172,6 +1174,7 @@ class _CassetteReader:
                 messages=[state.unacked[t][0] for t in tags],
                 queues=sorted({state.unacked[t][1] for t in tags}),
                 multiple=len(tags) > 1,
+                because=because,
             )
         )
         state.unacked.clear()
@@ -1340,6 +1343,8 @@ class _CassetteReader:
         info.queues |= set(queues)
         if not queues and event.outcome in ("routed", "unknown"):
             event.outside = outside_id(_service(info, self.exchange_types))
+            if exchange == "" and key and not key.startswith(DIRECT_REPLY_TO):
+                info.queues.add(key)  # the default exchange names its queue
             if info.flavor == "reply" and info.rpc is not None:
                 caller = self.book.calls[info.rpc - 1].caller
                 if caller.startswith("outside:"):
@@ -1525,7 +1530,7 @@ class _CassetteReader:
 
     def _recover(self, ref: Ref, i: Interaction) -> None:
         if i.args.get("requeue", True):
-            self._requeue_unacked(ref[0], i.channel)
+            self._requeue_unacked(ref[0], i.channel, "recover")
         self._setup(ref[0], i.channel, "recover")
 
 
@@ -1680,6 +1685,7 @@ def flow_from_records(
     book = _Book(types)
     events: list[Event] = []
     number_of: dict[int, int] = {}  # broker message id -> flow message number
+    bodies: dict[int, bytes] = {}
     published: dict[int, Published] = {}
     delivered_to: dict[tuple[int, str, int], int | None] = {}
     connections: dict[int, ConnectionInfo] = dict(ctx.connections)
@@ -1705,6 +1711,7 @@ def flow_from_records(
         props = _properties(r.message.properties)
         info = book.add(r.exchange, r.routing_key, props, r.body, publisher)
         number_of[key] = info.number
+        bodies[info.number] = r.body
         return info
 
     for r in recs:
@@ -1778,18 +1785,13 @@ def flow_from_records(
             )
         elif r.event == "dead_lettered":
             queue = r.queue or "?"
-            dead = message_number(r, queue_id(queue))
-            # the message that died: the last one seen in that queue with the same body
+            # the broker's dead letter is a copy of the message that died (the last one
+            # seen in that queue with the same body): it keeps that message's number
             for number in sorted(book.messages, reverse=True):
-                m = book.messages[number]
-                if (
-                    number != dead.number
-                    and queue in m.queues
-                    and m.body_preview == dead.body_preview
-                ):
-                    dead.dead_letter_of = number
-                    dead.connections |= m.connections
+                if queue in book.messages[number].queues and bodies.get(number) == r.body:
+                    number_of[id(r.message)] = number
                     break
+            dead = message_number(r, queue_id(queue))
             targets = sorted(set(later_queues.get(id(r.message), [])))
             dead.queues |= {queue, *targets}
             events.append(DeadLettered(dead.number, queue, r.reason or "?", r.exchange, targets))
@@ -1835,7 +1837,8 @@ def _summarize(flow: Flow, redactions: int = 0, heartbeats: int = 0) -> Summary:
             if event.action == "ack":
                 s.acks += count
             else:
-                s.nacks += count
+                if not event.because:
+                    s.nacks += count
                 if event.requeue:
                     s.requeues += count
         elif isinstance(event, Returned):

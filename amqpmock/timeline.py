@@ -169,6 +169,9 @@ def _event_lines(flow: Flow, event: Event, indent: str) -> list[str]:
                 indent,
             )
         ]
+    if isinstance(event, Settled) and event.because:
+        text = f"{_tags(event.tags)} ({_messages(event.messages)}) unacked, {event.because}"
+        return [_line(_where(event.conn, event.channel), "requeue", text, indent)]
     if isinstance(event, Settled):
         verb = event.action
         text = f"{_tags(event.tags)}"
