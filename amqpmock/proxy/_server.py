@@ -273,13 +273,16 @@ class _Session:
                 return "write-failed"
             try:
                 writer.write(out)
-                # The socket usually takes everything at once; only wait (drain) when
-                # some is still buffered, which is where backpressure starts.
-                if transport.get_write_buffer_size():
-                    await writer.drain()
             except (ConnectionError, OSError):
                 return "write-failed"
-            record(conn_id, direction, out)
+            record(conn_id, direction, out)  # before any await: what went out is recorded
+            # The socket usually takes everything at once; only wait (drain) when some is
+            # still buffered, which is where backpressure starts.
+            if transport.get_write_buffer_size():
+                try:
+                    await writer.drain()
+                except (ConnectionError, OSError):
+                    return "write-failed"
 
     async def _upstream_lost(self) -> None:
         """Give the client a clean end of the connection the upstream dropped."""
