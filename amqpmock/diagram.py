@@ -623,6 +623,7 @@ def _styles() -> str:
         ".loop-frame { fill: none; stroke: #8250df; stroke-dasharray: 5 3; }",
         ".loop-label { fill: #8250df; font-weight: bold; }",
         ".legend text { fill: #1f2328; }",
+        ".legend [data-legend-group=flavor] line { stroke-width: 5; }",
         ".hl line { stroke-width: 3.5 !important; }",
         ".hl text { font-weight: bold; }",
         ".idle { opacity: 0.3; }",
