@@ -1827,7 +1827,10 @@ def _do_publish(
     b._next_message_id += 1
     message = Message(m.exchange, m.routing_key, props, body, b.clock.now(), b._next_message_id)
     if not m.exchange and m.routing_key.startswith(_REPLY_PREFIX):
-        routed = _publish_direct_reply(b, m, message)
+        # RabbitMQ 3.10 delivers a direct reply but, as it reached no queue, also
+        # returns it (312) when it was published mandatory (observed; aio-pika does so)
+        _publish_direct_reply(b, m, message)
+        routed = False
         queues: list[Queue] = []
     else:
         exchange = conn.vhost.exchanges.get(m.exchange)

@@ -3,7 +3,7 @@ returns it (312 NO_ROUTE), since it reaches no queue. aio-pika publishes with
 mandatory=True by default, so every RPC reply an aio-pika responder sends through
 direct reply-to comes back as a Basic.Return (aio-pika logs "Unhandled message ...
 returning"; with publisher confirms, aiormq raises PublishError although the caller got
-the reply). Found by bench/wire.py; the fake does not return these replies.
+the reply). Found by bench/wire.py; the fake now does the same.
 
 Raw frames, the same bytes to both brokers (see rawclient.py).
 """
@@ -121,11 +121,6 @@ def test_rabbitmq_delivers_and_returns_a_mandatory_direct_reply(
     assert observe(rabbitmq_node.url, confirm) == EXPECTED[confirm]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fake bug: amqpmock/fake/broker.py _do_publish counts a direct reply as "
-    "routed (routed = _publish_direct_reply(...)), so mandatory replies are not returned",
-)
 @pytest.mark.parametrize("confirm", [False, True], ids=["no confirms", "confirms"])
 def test_fake_delivers_and_returns_a_mandatory_direct_reply(
     fake: ServerThread, confirm: bool
