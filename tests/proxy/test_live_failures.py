@@ -236,16 +236,21 @@ async def test_backpressure(direction: str) -> None:
             task = asyncio.create_task(flood(writer))
         else:
             task = asyncio.create_task(stop.wait())  # the client never reads
-        await asyncio.sleep(1.5)
-        stalled_at = pushed
-        await asyncio.sleep(0.5)
+        # wait until the flood stops making progress: the buffers along the way are full
+        stalled_at, last = -1, -1
+        for _ in range(40):
+            await asyncio.sleep(0.25)
+            if pushed == last:
+                stalled_at = pushed
+                break
+            last = pushed
         stop.set()
         task.cancel()
         writer.transport.abort()
         fake.close()
-    # 64 MiB would go through in well under a second without backpressure
-    assert stalled_at < 32 * 1024 * 1024, stalled_at
-    assert pushed - stalled_at < 1024 * 1024  # and it stopped growing
+    # without backpressure the proxy would read on (64 MiB goes through in well under a
+    # second); with it, only socket buffers (a few MiB) fill up before everything stops
+    assert 0 < stalled_at < 32 * 1024 * 1024, (stalled_at, pushed)
     assert proxy.recorder.bytes_recorded <= pushed
 
 
