@@ -31,7 +31,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from amqpmock.cassette import REDACTED, Cassette, Interaction
 
@@ -69,6 +69,8 @@ __all__ = [
     "outside_id",
     "queue_id",
 ]
+
+_T = TypeVar("_T")
 
 Flavor = Literal["call", "reply", "cast", "fanout_cast", "publish"]
 """What a message is for: an RPC request, its reply, an oslo cast or fanout cast, or a
@@ -663,6 +665,20 @@ def _failure_text(failure: object) -> str:
     return short(_text(failure), 50)
 
 
+def _num(value: object, default: _T) -> int | _T:
+    """An integer argument of a (possibly hand-edited) cassette, or ``default``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return default
+
+
+def _table(value: object) -> dict[str, Any]:
+    """A field-table argument (client properties, queue arguments), or an empty one."""
+    return {str(k): v for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
 def _properties(value: object) -> dict[str, Any]:
     """Cassette properties are a dict already; pamqp ``Basic.Properties`` become one."""
     if value is None:
@@ -1017,7 +1033,15 @@ class _CassetteReader:
         for conn in self.cassette.connections:
             self.connections[conn.id] = ConnectionInfo(number=conn.id, ending=conn.ending)
         for ref in order:
-            self._interaction(ref, self._at(ref))
+            i = self._at(ref)
+            try:
+                self._interaction(ref, i)
+            except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+                # a hand-edited cassette with values of the wrong type: say so, go on
+                where = f"connection {ref[0]}, interaction {ref[1]}"
+                self.events.append(
+                    Notice(ref[0], i.channel, f"unreadable {i.method} ({where}): {exc}", "error")
+                )
         for conn in self.cassette.connections:
             if conn.id in self._handshake:  # never finished the handshake
                 self._flush_handshake(conn.id)
@@ -1105,7 +1129,7 @@ class _CassetteReader:
         client, user, vhost, name = "", None, "", None
         for i in frames:
             if i.method == "Connection.StartOk":
-                props = i.args.get("client_properties") or {}
+                props = _table(i.args.get("client_properties"))
                 product = _text(props.get("product"))
                 version = _text(props.get("version") or props.get("product_version"))
                 client = f"{product} {version}".strip()
@@ -1127,7 +1151,7 @@ class _CassetteReader:
         self._setup(ref[0], i.channel, "channel open")
 
     def _channel_close(self, ref: Ref, i: Interaction) -> None:
-        code = int(i.args.get("reply_code") or 0)
+        code = _num(i.args.get("reply_code"), 0)
         text = _text(i.args.get("reply_text"))
         if i.dir == "s2c" or code >= 300:
             who = "broker" if i.dir == "s2c" else "client"
@@ -1139,7 +1163,7 @@ class _CassetteReader:
         self._requeue_unacked(ref[0], i.channel, "channel closed")
 
     def _connection_close(self, ref: Ref, i: Interaction) -> None:
-        code = int(i.args.get("reply_code") or 0)
+        code = _num(i.args.get("reply_code"), 0)
         if i.dir == "s2c" or code >= 300:
             who = "broker" if i.dir == "s2c" else "client"
             self.events.append(
@@ -1184,7 +1208,7 @@ class _CassetteReader:
         kind = _text(i.args.get("exchange_type")) or "direct"
         flags = [f for f in ("durable", "auto_delete", "internal", "passive") if i.args.get(f)]
         extra = f", {', '.join(flags)}" if flags else ""
-        args = i.args.get("arguments") or {}
+        args = _table(i.args.get("arguments"))
         if args:
             extra += ", " + ", ".join(f"{k}={short(_text(v), 24)}" for k, v in args.items())
         self._setup(ref[0], i.channel, f"declare exchange {name} ({kind}{extra})", exchange=name)
@@ -1192,7 +1216,7 @@ class _CassetteReader:
     def _queue_declare(self, ref: Ref, i: Interaction) -> None:
         name = _text(i.args.get("queue"))
         flags = [f for f in ("durable", "exclusive", "auto_delete", "passive") if i.args.get(f)]
-        args = dict(i.args.get("arguments") or {})
+        args = _table(i.args.get("arguments"))
         detail = flags + [f"{k}={short(_text(v), 24)}" for k, v in args.items()]
         text = f"declare queue {name or '(server-named)'}" + (
             f" ({', '.join(detail)})" if detail else ""
@@ -1230,7 +1254,7 @@ class _CassetteReader:
         queue = self._queue_name(ref, i)
         exchange = _text(i.args.get("exchange"))
         key = _text(i.args.get("routing_key"))
-        args = dict(i.args.get("arguments") or {})
+        args = _table(i.args.get("arguments"))
         if i.method == "Queue.Bind":
             self.bindings.append((exchange, queue, key, args))
             verb = "bind"
@@ -1358,7 +1382,7 @@ class _CassetteReader:
 
     def _confirm(self, ref: Ref, i: Interaction) -> None:
         state = self._channel(ref[0], i.channel)
-        tag = int(i.args.get("delivery_tag") or 0)
+        tag = _num(i.args.get("delivery_tag"), 0)
         if i.args.get("multiple"):
             tags = [t for t in state.unconfirmed if t <= tag]
         else:
@@ -1391,7 +1415,7 @@ class _CassetteReader:
                 ref[0],
                 i.channel,
                 _text(i.args.get("exchange")),
-                int(i.args.get("reply_code") or 312),
+                _num(i.args.get("reply_code"), 312),
                 _text(i.args.get("reply_text")) or "NO_ROUTE",
             )
         )
@@ -1468,7 +1492,7 @@ class _CassetteReader:
         info.connections.add(conn)
         if queue != "?":
             info.queues.add(queue)
-        tag = i.args.get("delivery_tag")
+        tag = _num(i.args.get("delivery_tag"), None)
         self.events.append(
             Delivered(
                 message=number,
@@ -1476,14 +1500,14 @@ class _CassetteReader:
                 conn=conn,
                 channel=i.channel,
                 consumer=_text(i.args.get("consumer_tag")) or None,
-                delivery_tag=int(tag) if tag is not None else None,
+                delivery_tag=tag,
                 redelivered=bool(i.args.get("redelivered")),
                 via_get=i.method == "Basic.GetOk",
                 no_ack=no_ack,
             )
         )
         if tag is not None and not no_ack:
-            self._channel(conn, i.channel).unacked[int(tag)] = (number, queue)
+            self._channel(conn, i.channel).unacked[tag] = (number, queue)
 
     def _dead_letter(
         self, info: MessageInfo, death: tuple[str, str, str, int], queue: str
@@ -1505,7 +1529,7 @@ class _CassetteReader:
         action: Literal["ack", "nack", "reject"] = (
             "ack" if i.method == "Basic.Ack" else "nack" if i.method == "Basic.Nack" else "reject"
         )
-        tag = int(i.args.get("delivery_tag") or 0)
+        tag = _num(i.args.get("delivery_tag"), 0)
         multiple = bool(i.args.get("multiple")) and action != "reject"
         if multiple:
             tags = sorted(t for t in state.unacked if tag == 0 or t <= tag)

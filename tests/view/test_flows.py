@@ -4,12 +4,17 @@ acks, broker errors, long repetitive sessions) and on a fake broker's records.""
 
 from __future__ import annotations
 
+import copy
 import json
+import random
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from amqpmock.cassette import Cassette, CassetteConnection, Interaction
+from amqpmock.cassette import Cassette, CassetteConnection, Interaction, load_cassette
 from amqpmock.diagram import build_diagram, render_svg
 from amqpmock.fake import Broker, LocalClient
 from amqpmock.flows import (
@@ -31,6 +36,8 @@ from amqpmock.flows import (
 )
 from amqpmock.inspection import TrafficRecorder
 from amqpmock.timeline import render_timeline
+
+from .conftest import all_committed
 
 
 def c2s(channel: int, method: str, **args: Any) -> Interaction:
@@ -478,3 +485,37 @@ def test_records_of_a_fake_broker() -> None:
     # without a context every client is one participant
     anonymous = build_diagram(flow_from_records(recorder.records))
     assert anonymous.participants[0].id == "conn:?"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rnd=st.randoms(use_true_random=False), which=st.sampled_from(all_committed()))
+def test_hand_edited_cassettes_never_crash_the_views(rnd: random.Random, which: Path) -> None:
+    """Cassettes are YAML people edit: frames dropped, duplicated or moved to another
+    channel, arguments of the wrong type, odd bodies. The views still come out."""
+    edited = copy.deepcopy(load_cassette(which))
+    junk: list[Any] = [None, 0, "", "x", 5, True, {"k": "v"}, [1]]
+    bodies = [b"", b"\xff\xfe", b'{"oslo.message": 5}', b'{"oslo.message": "{\\"_msg_id\\": 3}"}']
+    for conn in edited.connections:
+        items = conn.interactions
+        for _ in range(rnd.randint(1, 6)):
+            if not items:
+                break
+            k, op = rnd.randrange(len(items)), rnd.random()
+            if op < 0.3:
+                del items[k]
+            elif op < 0.5:
+                items.insert(rnd.randrange(len(items) + 1), copy.deepcopy(rnd.choice(items)))
+            elif op < 0.6:
+                items[k].channel = rnd.randint(0, 3)
+            elif op < 0.7:
+                items[k].source = (rnd.randint(0, 3), rnd.randint(0, 50))
+            elif op < 0.8:
+                items[k].body = rnd.choice(bodies)
+            else:
+                items[k].args = {key: rnd.choice(junk) for key in items[k].args}
+    flow = flow_from_cassette(edited)
+    assert render_timeline(flow).rstrip().splitlines()[-1].startswith("summary: ")
+    diagram = build_diagram(flow)
+    assert render_svg(diagram).startswith("<?xml")
+    for number in flow.connections:
+        flow.select(connection=number)
