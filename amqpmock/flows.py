@@ -27,9 +27,8 @@ Rules this module keeps:
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -931,8 +930,6 @@ class _CassetteReader:
         # message identity
         self.message_of: dict[Ref, int] = {}
         self.published_event: dict[int, Published] = {}
-        self.outside_published: set[int] = set()
-        self._outside_keys: dict[tuple[Any, ...], int] = {}
         # broker state as the recording shows it
         self.known_queues: set[str] = set()
         self.bindings: list[
@@ -943,7 +940,6 @@ class _CassetteReader:
         self.consumers: dict[
             tuple[int, str], tuple[str, bool]
         ] = {}  # (conn, tag) -> queue, no_ack
-        self.channels_seen: set[tuple[int, int]] = set()
         self.closed: set[int] = set()
         self.deaths: set[tuple[int, str, str, int]] = set()
         self.get_no_ack: dict[tuple[int, int], list[bool]] = {}
@@ -1112,8 +1108,6 @@ class _CassetteReader:
             if i.method == "Connection.OpenOk":
                 self._flush_handshake(conn)
             return
-        if i.channel:
-            self.channels_seen.add((conn, i.channel))
         handler = _CASSETTE_HANDLERS.get((i.dir, i.method))
         if handler is not None:
             handler(self, ref, i)
@@ -1472,7 +1466,6 @@ class _CassetteReader:
                 outcome="routed",
             )
             self.published_event[number] = published
-            self.outside_published.add(number)
             self.events.append(published)
         else:
             self.message_of[ref] = number
@@ -1878,13 +1871,3 @@ def _summarize(flow: Flow, redactions: int = 0, heartbeats: int = 0) -> Summary:
     s.casts = sum(1 for m in flow.messages.values() if m.flavor == "cast")
     s.fanout_casts = sum(1 for m in flow.messages.values() if m.flavor == "fanout_cast")
     return s
-
-
-def iter_messages(flow: Flow, flavor: Flavor | None = None) -> Iterator[MessageInfo]:
-    for info in flow.messages.values():
-        if flavor is None or info.flavor == flavor:
-            yield info
-
-
-def replace_events(flow: Flow, events: list[Event]) -> Flow:
-    return dataclasses.replace(flow, events=events)
