@@ -8,6 +8,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -31,9 +32,19 @@ pytestmark = pytest.mark.rabbitmq
 
 
 def kill_node(node: RabbitMQNode) -> None:
-    """SIGKILL the Erlang VM: the broker dies without a word to its clients."""
+    """SIGKILL the Erlang VM: the broker dies without a word to its clients. Returns once
+    its port refuses connections (helper processes can hold the listening socket for a
+    moment after the VM is gone, and a connection made then is accepted and dropped)."""
     pid = int(node.pid_file.read_text().strip())
     os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((node.host, node.port), timeout=0.5).close()
+        except OSError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"port {node.port} still accepts connections after SIGKILL")
 
 
 def publish_then_wait_for_close(url: str, killed: threading.Event, kill: Any) -> dict[str, Any]:
