@@ -712,6 +712,9 @@ class AMQPConnection:
         self._to(State.DONE)
         self._close_deadline = None
         self._block_check_at = None
+        # the adapter must close the transport: tell it, as for output
+        if self._on_output is not None:
+            self._on_output(self)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -788,6 +791,7 @@ class Switchboard:
         self.connections: list[AMQPConnection] = []
         self.on_pending = on_pending
         self._pending: dict[AMQPConnection, None] = {}
+        self._closing: dict[AMQPConnection, None] = {}
         self._clock = _Clock()
 
     def connect(self, now: float, peer: str = "") -> AMQPConnection:
@@ -806,10 +810,13 @@ class Switchboard:
         """The transport of ``conn`` is closed: drop it."""
         conn.connection_lost(self._clock.now)
         self._pending.pop(conn, None)
+        self._closing.pop(conn, None)
         if conn in self.connections:
             self.connections.remove(conn)
 
     def _mark_pending(self, conn: AMQPConnection) -> None:
+        if conn.should_close:
+            self._closing[conn] = None  # listed by pending() until forgotten
         first = not self._pending
         self._pending[conn] = None
         if first and self.on_pending is not None:
@@ -817,9 +824,11 @@ class Switchboard:
 
     def pending(self) -> list[AMQPConnection]:
         """Connections with data to write or a transport to close, oldest first."""
+        # a connection that must close reports itself like one with output (see _end),
+        # so there is no scan of every connection here: a flush costs O(pending)
         out = list(self._pending)
         self._pending.clear()
-        out.extend(c for c in self.connections if c.should_close and c not in out)
+        out.extend(c for c in self._closing if c not in out)
         return out
 
     def next_deadline(self) -> float | None:

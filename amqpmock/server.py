@@ -40,6 +40,8 @@ T = TypeVar("T")
 # The loop wakes at least this often, so that broker timers armed through the broker's
 # Python API (which the server does not see) run without much delay.
 MAX_SLEEP = 0.25
+# How long a computed minimum of the connections' wire deadlines is reused.
+WIRE_DEADLINE_TTL = 0.02
 # On stop, how long clients get to answer the server's Connection.Close.
 STOP_GRACE = 1.0
 READ_SIZE = 65536
@@ -99,6 +101,8 @@ class AMQPServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._flush_scheduled = False
+        self._wire_deadline: float | None = None
+        self._wire_deadline_at = float("-inf")
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -238,7 +242,14 @@ class AMQPServer:
         if loop is None or self._server is None:
             return
         delay = MAX_SLEEP
-        wire = self.switchboard.next_deadline()
+        # the wire deadlines (heartbeats, handshake and close timeouts) are coarse; taking
+        # their minimum over every connection on each flush would make every message
+        # cost O(connections), so it is refreshed at most every WIRE_DEADLINE_TTL
+        mono = time.monotonic()
+        if mono - self._wire_deadline_at > WIRE_DEADLINE_TTL:
+            self._wire_deadline = self.switchboard.next_deadline()
+            self._wire_deadline_at = mono
+        wire = self._wire_deadline
         if wire is not None:
             delay = min(delay, wire - time.monotonic())
         if not isinstance(self.broker.clock, VirtualClock):
@@ -254,6 +265,7 @@ class AMQPServer:
 
     def _on_timer(self) -> None:
         self._timer = None
+        self._wire_deadline_at = float("-inf")  # recompute after handling timeouts
         if self._server is None:
             return
         try:

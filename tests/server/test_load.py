@@ -422,12 +422,6 @@ async def confirmed_round_trips(url: str, count: int) -> float:
         await connection.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: every socket read/flush scans all connections "
-    "(AMQPServer._flush -> _reschedule -> Switchboard.next_deadline, and "
-    "Switchboard.pending), so each message costs O(connections)",
-)
 async def test_round_trip_cost_does_not_grow_with_idle_connections(server: AMQPServer) -> None:
     await confirmed_round_trips(server.url, 50)  # warm up
     alone = min([await confirmed_round_trips(server.url, ROUND_TRIPS) for _ in range(3)])
