@@ -14,6 +14,9 @@ The roles, all connected at the same time before any work starts:
 Accounting, by message id: every confirmed message is either acked exactly once, or
 still queued exactly once; a queued message is marked ``redelivered`` exactly when some
 client had been given it; a delivery marked ``redelivered`` went to someone before.
+
+A second test checks that the server's cost per message does not grow with the number
+of open connections (1,000 idle ones): each socket event once scanned them all.
 """
 
 from __future__ import annotations
@@ -56,8 +59,8 @@ CONSUMER_PREFETCH = 4
 DROPPER_PREFETCH = 5
 # Concurrent handshakes (the listen backlog is 100: more would cost SYN retries).
 CONNECT_CONCURRENCY = 64
-# A generous bound: the run must finish, never hang.
-DEADLINE = 120.0
+# The run must finish well within this (it takes seconds), never hang.
+DEADLINE = 60.0
 # File descriptors: the server's and the clients' ends of each socket, plus slack.
 FDS_NEEDED = 2 * (CLIENTS + 1) + 256
 
