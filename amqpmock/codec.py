@@ -508,6 +508,25 @@ def encode_heartbeat() -> bytes:
     return frame.marshal(heartbeat.Heartbeat(), 0)
 
 
+# Encoded content-header frames by (properties object, body size, channel). A consumer
+# usually receives many messages that share one properties object (the reader decodes
+# each distinct property block once), so most deliveries skip pamqp's marshalling.
+# Properties objects are never changed in place once decoded or built by the broker.
+_HEADER_CACHE: dict[tuple[int, int, int], tuple[Basic.Properties | None, bytes]] = {}
+
+
+def _header_frame(channel: int, properties: Basic.Properties | None, size: int) -> bytes:
+    key = (id(properties), size, channel)
+    hit = _HEADER_CACHE.get(key)
+    if hit is not None and hit[0] is properties:
+        return hit[1]
+    encoded = frame.marshal(_TypedContentHeader(0, size, properties), channel)
+    if len(_HEADER_CACHE) >= 4096:
+        _HEADER_CACHE.clear()
+    _HEADER_CACHE[key] = (properties, encoded)
+    return encoded
+
+
 def encode_content(
     channel: int,
     method: base.Frame,
@@ -516,10 +535,7 @@ def encode_content(
     frame_max: int = FRAME_MAX,
 ) -> bytes:
     """A content-bearing method: method, header, and body frames of at most frame_max."""
-    parts = [
-        frame.marshal(method, channel),
-        frame.marshal(_TypedContentHeader(0, len(payload), properties), channel),
-    ]
+    parts = [frame.marshal(method, channel), _header_frame(channel, properties, len(payload))]
     chunk = (frame_max - FRAME_OVERHEAD) if frame_max else len(payload) or 1
     view = memoryview(payload)
     for start in range(0, len(payload), chunk):
