@@ -239,3 +239,37 @@ def test_kombu_client(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_seed_makes_server_names_repeatable_and_nothing_published_message(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import pika
+
+        def test_names(amqp_broker, amqp_url):
+            conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
+            name = conn.channel().queue_declare("", exclusive=True).method.queue
+            conn.close()
+            print("SERVER-NAME", name)
+
+        def test_quiet(amqp_broker):
+            amqp_broker.declare_queue("q")
+            amqp_broker.publish("", "q", "oops")
+            amqp_broker.assert_nothing_published()
+        """
+    )
+    names = []
+    for _ in range(2):
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--amqpmock-seed=7")
+        result.assert_outcomes(passed=1, failed=1)
+        result.stdout.fnmatch_lines(
+            ["*expected no publishes, found:*", "*published: exchange='' routing_key='q'*"]
+        )
+        line = next(x for x in result.outlines if "SERVER-NAME" in x)
+        names.append(line.split("SERVER-NAME ")[1].split()[0])
+    assert names[0] == names[1] and names[0].startswith("amq.gen-")
+    other = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--amqpmock-seed=8")
+    line = next(x for x in other.outlines if "SERVER-NAME" in x)
+    assert line.split("SERVER-NAME ")[1].split()[0] != names[0]
