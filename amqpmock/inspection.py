@@ -10,7 +10,7 @@ Rules this module keeps:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -362,7 +362,3 @@ def assert_published(
             f"found {len(matched)}.\nPublished:\n{recorder.published.describe()}"
         )
     return matched
-
-
-def describe_all(records: Iterable[Record]) -> str:
-    return Records(records).describe()

@@ -45,10 +45,9 @@ from amqpmock.errors import (
     AMQPError,
     ChannelError,
     ConnectionError_,
-    amqp_error,
 )
 from amqpmock.fake.clock import Clock, VirtualClock
-from amqpmock.fake.commands import CloseTransport, Command, SendContent, SendMethod
+from amqpmock.fake.commands import Command, SendContent, SendMethod
 from amqpmock.fake.model import Consumer, Entry, Exchange, Message, Queue
 from amqpmock.fake.routing import EXCHANGE_TYPES, ExchangeType, TopicRouting
 
@@ -1399,8 +1398,7 @@ def _exchange_declare(
     if name == "":
         raise ChannelError(ACCESS_REFUSED, "operation not permitted on the default exchange")
     if m.passive:
-        if existing is None:
-            raise ChannelError(NOT_FOUND, f"no exchange '{name}' in vhost '{vhost.name}'")
+        b._exchange(conn, name)
     else:
         if m.exchange_type not in b.exchange_types:
             raise ConnectionError_(COMMAND_INVALID, f"unknown exchange type '{m.exchange_type}'")
@@ -1795,9 +1793,7 @@ def _basic_publish(
 ) -> None:
     conn = ch.conn
     props = p if p is not None else Basic.Properties()
-    exchange = conn.vhost.exchanges.get(m.exchange)
-    if exchange is None:
-        raise ChannelError(NOT_FOUND, f"no exchange '{m.exchange}' in vhost '{conn.vhost_name}'")
+    exchange = b._exchange(conn, m.exchange)
     if exchange.internal:
         raise ChannelError(
             ACCESS_REFUSED,
@@ -1824,8 +1820,7 @@ def _do_publish(
     conn = ch.conn
     if ch.confirm:
         ch.publish_seq += 1
-    b._next_message_id += 1
-    message = Message(m.exchange, m.routing_key, props, body, b.clock.now(), b._next_message_id)
+    message = b._new_message(m.exchange, m.routing_key, props, body)
     if not m.exchange and m.routing_key.startswith(_REPLY_PREFIX):
         # RabbitMQ 3.10 delivers a direct reply but, as it reached no queue, also
         # returns it (312) when it was published mandatory (observed; aio-pika does so)
@@ -2049,8 +2044,6 @@ __all__ = [
     "DIRECT_REPLY_TO",
     "Broker",
     "Channel",
-    "CloseTransport",
     "CoreConnection",
     "VHost",
-    "amqp_error",
 ]

@@ -118,7 +118,7 @@ class LocalChannel:
         elif isinstance(method, ChannelMethods.Close):
             self.closed = _error(ChannelClosed, method)  # type: ignore[assignment]
             self.client.conn.handle(self.id, ChannelMethods.CloseOk())
-        elif isinstance(method, Basic.Ack | Basic.Nack) and self.client.conn is not None:
+        elif isinstance(method, Basic.Ack | Basic.Nack):
             self.confirms.append(method)
         elif isinstance(method, Basic.Cancel):
             self.cancels.append(str(method.consumer_tag))

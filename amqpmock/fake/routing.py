@@ -223,10 +223,6 @@ class HeadersRouting:
         return out
 
 
-RoutingFactory = (
-    type[DirectRouting] | type[FanoutRouting] | type[TopicRouting] | type[HeadersRouting]
-)
-
 # The built-in exchange types. Plugins add theirs through the `amqpmock_exchange_types`
 # hook; the broker merges both into one table.
 EXCHANGE_TYPES: dict[str, type[ExchangeType]] = {
