@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pamqp import base, body, commands, constants, decode, encode, frame, header, heartbeat
+from pamqp import base, commands, constants, decode, encode, frame, header, heartbeat
 from pamqp.commands import Basic
 
 from amqpmock.errors import (
@@ -81,6 +81,7 @@ FRAME_OVERHEAD = FRAME_HEADER_SIZE + 1  # plus the frame-end octet
 FRAME_MIN_SIZE = constants.FRAME_MIN_SIZE  # 4096: frame_max before Tune/TuneOk
 FRAME_MAX = constants.FRAME_MAX_SIZE  # 131072: RabbitMQ's default frame_max
 FRAME_END = constants.FRAME_END
+_FRAME_END_OCTET = bytes([FRAME_END])
 
 # Methods that carry content (a header frame and body frames follow them).
 CONTENT_METHODS: frozenset[type[base.Frame]] = frozenset(
@@ -245,6 +246,29 @@ def unexpected_frame_for(item: HeaderFrame | BodyFrame | HeartbeatFrame) -> AMQP
 
 _CACHE_SIZE = 256
 _BASIC_CLASS = (60).to_bytes(2, "big")
+_FRAME_HEAD = struct.Struct(">BHI")  # frame type, channel, payload size
+_ACK_IDS = struct.pack(">HH", 60, 80)  # Basic.Ack's class and method ids
+_ACK_SIZE = 4 + 8 + 1  # ids, delivery-tag, the multiple bit's octet
+
+
+def _raw_frame(frame_type: int, channel: int, payload: bytes) -> bytes:
+    """The whole frame again, for pamqp's ``frame.unmarshal``."""
+    return _FRAME_HEAD.pack(frame_type, channel, len(payload)) + payload + _FRAME_END_OCTET
+
+
+# The property octets a Basic.Properties object was decoded from. RabbitMQ passes a
+# message's encoded properties on untouched unless it changes them; so does the
+# encoder here, for any decoded object (the core copies properties it changes, and
+# decoded objects are read-only everywhere downstream).
+_WIRE = "_amqpmock_wire"
+
+
+def _remember_wire(properties: Basic.Properties, wire: bytes) -> None:
+    properties.__dict__[_WIRE] = wire
+
+
+def _wire_of(properties: Basic.Properties) -> bytes | None:
+    return properties.__dict__.get(_WIRE)
 
 
 @dataclass
@@ -260,6 +284,7 @@ class FrameReader:
 
     frame_max: int = FRAME_MIN_SIZE
     _buffer: bytearray = field(default_factory=bytearray)
+    _pos: int = 0  # where the next frame starts in _buffer (consumed octets before it)
     _broken: bool = False
     # A publisher usually repeats the same Basic.Publish arguments and the same message
     # properties: decoding each distinct payload once per connection saves most of the
@@ -268,30 +293,34 @@ class FrameReader:
     _properties_cache: dict[bytes, Basic.Properties] = field(default_factory=dict)
 
     def feed(self, data: bytes) -> None:
-        if not self._broken:
-            self._buffer += data
+        if self._broken:
+            return
+        if self._pos:
+            del self._buffer[: self._pos]
+            self._pos = 0
+        self._buffer += data
 
     @property
     def buffered(self) -> int:
-        return len(self._buffer)
+        return len(self._buffer) - self._pos
 
     def read_protocol_header(self) -> bytes | None:
         """The 8 octets of the protocol header, once they are all here."""
-        if len(self._buffer) < len(PROTOCOL_HEADER):
+        start = self._pos
+        if len(self._buffer) - start < len(PROTOCOL_HEADER):
             return None
-        head = bytes(self._buffer[: len(PROTOCOL_HEADER)])
-        del self._buffer[: len(PROTOCOL_HEADER)]
-        return head
+        self._pos = start + len(PROTOCOL_HEADER)
+        return bytes(self._buffer[start : self._pos])
 
     def __iter__(self) -> Iterator[InboundFrame]:
         while (item := self.read_frame()) is not None:
             yield item
 
     def read_frame(self) -> InboundFrame | None:
-        if self._broken or len(self._buffer) < FRAME_HEADER_SIZE:
+        buffer, start = self._buffer, self._pos
+        if self._broken or len(buffer) - start < FRAME_HEADER_SIZE:
             return None
-        frame_type, channel, size = frame.frame_parts(bytes(self._buffer[:FRAME_HEADER_SIZE]))
-        assert size is not None  # seven octets are always enough for frame_parts
+        frame_type, channel, size = _FRAME_HEAD.unpack_from(buffer, start)
         if self.frame_max and size > self.frame_max:
             return self._break(
                 channel,
@@ -301,35 +330,39 @@ class FrameReader:
                     ("frame_too_large", size, self.frame_max - FRAME_OVERHEAD),
                 ),
             )
-        end = FRAME_HEADER_SIZE + size + 1
-        if len(self._buffer) < end:
+        end = start + FRAME_HEADER_SIZE + size + 1
+        if len(buffer) < end:
             return None
-        raw = bytes(self._buffer[:end])
-        del self._buffer[:end]
-        payload = raw[FRAME_HEADER_SIZE:-1]
-        if raw[-1] != FRAME_END:
+        payload = bytes(buffer[start + FRAME_HEADER_SIZE : end - 1])
+        end_octet = buffer[end - 1]
+        self._pos = end
+        if end_octet != FRAME_END:
             return self._break(
                 channel,
-                _frame_error(frame_type, payload, ("invalid_frame_end_marker", raw[-1])),
+                _frame_error(frame_type, payload, ("invalid_frame_end_marker", end_octet)),
             )
-        return self._decode(frame_type, channel, raw, payload)
+        return self._decode(frame_type, channel, payload)
 
     def _break(self, channel: int, error: AMQPError) -> BadFrame:
         self._broken = True
         self._buffer.clear()
+        self._pos = 0
         return BadFrame(channel, error, in_sync=False)
 
-    def _decode(self, frame_type: int, channel: int, raw: bytes, payload: bytes) -> InboundFrame:
+    def _decode(self, frame_type: int, channel: int, payload: bytes) -> InboundFrame:
+        if frame_type == constants.FRAME_BODY:
+            return BodyFrame(channel, payload)
         if frame_type == constants.FRAME_METHOD:
-            return self._decode_method(channel, raw, payload)
+            return self._decode_method(channel, payload)
         if frame_type == constants.FRAME_HEADER and len(payload) >= 12:
-            cached = self._properties_cache.get(payload[12:])
+            wire = payload[12:]
+            cached = self._properties_cache.get(wire)
             if cached is not None and payload[0:2] == _BASIC_CLASS:
                 content = header.ContentHeader(0, int.from_bytes(payload[4:12], "big"), cached)
                 content.class_id = 60  # type: ignore[assignment]
                 return HeaderFrame(channel, content, payload)
             try:
-                _, _, value = frame.unmarshal(raw)
+                _, _, value = frame.unmarshal(_raw_frame(frame_type, channel, payload))
             except Exception:  # pamqp raises several types for malformed properties
                 error = capped_error(FRAME_ERROR, f"cannot decode {erlang_binary_w(payload[12:])}")
                 return BadFrame(channel, error, in_sync=True)
@@ -337,29 +370,36 @@ class FrameReader:
             if value.properties.headers is not None:
                 with contextlib.suppress(Exception):  # else keep pamqp's reading
                     value.properties.headers = _typed_headers(payload)
+            if payload[0:2] == _BASIC_CLASS:
+                _remember_wire(value.properties, wire)
             if len(self._properties_cache) >= _CACHE_SIZE:
                 self._properties_cache.clear()
-            self._properties_cache[payload[12:]] = value.properties
+            self._properties_cache[wire] = value.properties
             return HeaderFrame(channel, value, payload)
-        if frame_type == constants.FRAME_BODY:
-            return BodyFrame(channel, payload)
         if frame_type == constants.FRAME_HEARTBEAT and not payload:
             return HeartbeatFrame(channel)
         return BadFrame(channel, _frame_error(frame_type, payload, "unknown_frame"), in_sync=True)
 
-    def _decode_method(self, channel: int, raw: bytes, payload: bytes) -> InboundFrame:
-        if len(payload) < 4:
-            error = _frame_error(constants.FRAME_METHOD, payload, "unknown_frame")
-            return BadFrame(channel, error, in_sync=True)
+    def _decode_method(self, channel: int, payload: bytes) -> InboundFrame:
         cached = self._publish_cache.get(payload)
         if cached is not None:
             return MethodFrame(channel, cached)
+        if len(payload) == _ACK_SIZE and payload[0:4] == _ACK_IDS:
+            # the commonest method after publish; its layout is fixed (a long long and
+            # one bit), checked against pamqp's unmarshal in tests/server/test_codec.py
+            return MethodFrame(
+                channel,
+                Basic.Ack(int.from_bytes(payload[4:12], "big"), bool(payload[12] & 1)),
+            )
+        if len(payload) < 4:
+            error = _frame_error(constants.FRAME_METHOD, payload, "unknown_frame")
+            return BadFrame(channel, error, in_sync=True)
         class_id = int.from_bytes(payload[0:2], "big")
         method_id = int.from_bytes(payload[2:4], "big")
         if (class_id << 16 | method_id) not in commands.INDEX_MAPPING:
             return UnknownMethod(channel, class_id, method_id)
         try:
-            _, _, value = frame.unmarshal(raw)
+            _, _, value = frame.unmarshal(_raw_frame(constants.FRAME_METHOD, channel, payload))
         except Exception as exc:  # pamqp raises several types for malformed arguments
             cause = exc.args[1] if len(exc.args) > 1 else exc.__cause__
             if isinstance(cause, ValueError) and str(cause).startswith("Unknown type"):
@@ -508,14 +548,24 @@ def encode_heartbeat() -> bytes:
     return frame.marshal(heartbeat.Heartbeat(), 0)
 
 
-# Encoded content-header frames by (properties object, body size, channel). A consumer
-# usually receives many messages that share one properties object (the reader decodes
-# each distinct property block once), so most deliveries skip pamqp's marshalling.
-# Properties objects are never changed in place once decoded or built by the broker.
+# Encoded content-header frames by (properties object, body size, channel), for
+# properties the broker built itself (decoded ones carry their wire octets). A consumer
+# usually receives many messages that share one properties object, so most deliveries
+# skip pamqp's marshalling. Properties objects are never changed in place once decoded
+# or built by the broker.
 _HEADER_CACHE: dict[tuple[int, int, int], tuple[Basic.Properties | None, bytes]] = {}
+_HEADER_PREFIX = struct.Struct(">BHIHHQ")  # frame head; class, weight, body size
 
 
 def _header_frame(channel: int, properties: Basic.Properties | None, size: int) -> bytes:
+    if properties is not None:
+        wire = _wire_of(properties)
+        if wire is not None:
+            return (
+                _HEADER_PREFIX.pack(constants.FRAME_HEADER, channel, 12 + len(wire), 60, 0, size)
+                + wire
+                + _FRAME_END_OCTET
+            )
     key = (id(properties), size, channel)
     hit = _HEADER_CACHE.get(key)
     if hit is not None and hit[0] is properties:
@@ -527,6 +577,32 @@ def _header_frame(channel: int, properties: Basic.Properties | None, size: int) 
     return encoded
 
 
+# Encoded Basic.Deliver method frames, split around their delivery tag, by everything
+# else in them: a consumer's deliveries differ in the tag alone. pamqp encodes each
+# distinct prefix and suffix once; the tag is spliced in.
+_DELIVER_CACHE: dict[tuple[int, str | None, bool, str, str | None], tuple[bytes, bytes]] = {}
+
+
+def _deliver_frame(channel: int, method: Basic.Deliver, tag: int) -> bytes:
+    key = (channel, method.consumer_tag, method.redelivered, method.exchange, method.routing_key)
+    parts = _DELIVER_CACHE.get(key)
+    if parts is None:
+        template = encode_method(
+            channel,
+            Basic.Deliver(
+                method.consumer_tag, 0, method.redelivered, method.exchange, method.routing_key
+            ),
+        )
+        # frame head (7), class and method ids (4), consumer-tag (1 + length), then the
+        # delivery tag's eight octets
+        at = FRAME_HEADER_SIZE + 4 + 1 + template[FRAME_HEADER_SIZE + 4]
+        parts = template[:at], template[at + 8 :]
+        if len(_DELIVER_CACHE) >= 4096:
+            _DELIVER_CACHE.clear()
+        _DELIVER_CACHE[key] = parts
+    return parts[0] + tag.to_bytes(8, "big") + parts[1]
+
+
 def encode_content(
     channel: int,
     method: base.Frame,
@@ -535,11 +611,29 @@ def encode_content(
     frame_max: int = FRAME_MAX,
 ) -> bytes:
     """A content-bearing method: method, header, and body frames of at most frame_max."""
-    parts = [frame.marshal(method, channel), _header_frame(channel, properties, len(payload))]
-    chunk = (frame_max - FRAME_OVERHEAD) if frame_max else len(payload) or 1
+    if type(method) is Basic.Deliver and method.delivery_tag is not None:
+        first = _deliver_frame(channel, method, method.delivery_tag)
+    else:
+        first = encode_method(channel, method)
+    size = len(payload)
+    parts: list[bytes | memoryview] = [first, _header_frame(channel, properties, size)]
+    chunk = (frame_max - FRAME_OVERHEAD) if frame_max else size or 1
+    if size <= chunk:
+        if size:
+            parts += (
+                _FRAME_HEAD.pack(constants.FRAME_BODY, channel, size),
+                payload,
+                _FRAME_END_OCTET,
+            )
+        return b"".join(parts)
     view = memoryview(payload)
-    for start in range(0, len(payload), chunk):
-        parts.append(frame.marshal(body.ContentBody(bytes(view[start : start + chunk])), channel))
+    for start in range(0, size, chunk):
+        piece = view[start : start + chunk]
+        parts += (
+            _FRAME_HEAD.pack(constants.FRAME_BODY, channel, len(piece)),
+            piece,
+            _FRAME_END_OCTET,
+        )
     return b"".join(parts)
 
 

@@ -9,8 +9,12 @@ Rules this module keeps:
   broker's own clock. A broker on a ``VirtualClock`` is left to whoever moves that clock.
 - One bad connection never takes the server down: an exception while serving a socket
   is logged and closes that socket only.
-- Backpressure: after feeding a connection's bytes, the reader waits for its own
-  writer to drain before reading more.
+- Each socket is an ``asyncio.Protocol`` (``_Link``): bytes are handed to the protocol
+  state machine in the same loop round that reads them, and answers are written
+  straight after, without a task, a future or a stream buffer in between (half the
+  loop rounds of asyncio streams per read, which is most of an RPC's server time).
+- Backpressure: while a connection's write buffer is above asyncio's high-water mark,
+  that connection's socket is not read.
 - ``ServerThread`` runs the same server on a loop in a background thread for blocking
   clients; ``call(fn)`` runs ``fn`` on that thread, the only safe way to touch the
   broker while the server runs.
@@ -44,9 +48,8 @@ MAX_SLEEP = 0.25
 WIRE_DEADLINE_TTL = 0.02
 # On stop, how long clients get to answer the server's Connection.Close.
 STOP_GRACE = 1.0
-READ_SIZE = 65536
 # Loop rounds ``ServerThread.call`` waits so that data already on the sockets is read
-# and processed before it runs (a socket read wakes the reading task one round later).
+# and processed before it runs.
 SETTLE_ROUNDS = 4
 
 
@@ -97,8 +100,7 @@ class AMQPServer:
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
-        self._writers: dict[AMQPConnection, asyncio.StreamWriter] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._links: dict[AMQPConnection, _Link] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._flush_scheduled = False
         self._wire_deadline: float | None = None
@@ -118,7 +120,8 @@ class AMQPServer:
     async def start(self) -> AMQPServer:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        loop = self._loop
+        self._server = await loop.create_server(lambda: _Link(self), self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         on_advance = getattr(self.broker.clock, "on_advance", None)
         if isinstance(on_advance, list):  # an adjustable clock: wake up when it jumps
@@ -138,14 +141,13 @@ class AMQPServer:
             on_advance.remove(self._wake_timers)
         self.switchboard.close_all(time.monotonic())
         self._flush()
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
-        for writer in list(self._writers.values()):
-            writer.close()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
+        await self._links_gone(STOP_GRACE)
+        for link in list(self._links.values()):
+            link.transport.close()
+        await self._links_gone(STOP_GRACE)
+        for link in list(self._links.values()):
+            link.transport.abort()
+        await self._links_gone(STOP_GRACE)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -166,42 +168,10 @@ class AMQPServer:
         assert self._server is not None, "start() the server first"
         await self._server.serve_forever()
 
-    # -- one socket ----------------------------------------------------------------------
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        peername = writer.get_extra_info("peername")
-        peer = f"{peername[0]}:{peername[1]}" if isinstance(peername, tuple) else str(peername)
-        conn = self.switchboard.connect(time.monotonic(), peer)
-        self._writers[conn] = writer
-        self._reschedule()
-        try:
-            while not conn.should_close:
-                data = await reader.read(READ_SIZE)
-                conn.receive_data(data, time.monotonic())
-                self._flush()
-                if not data:
-                    break
-                await writer.drain()
-        except (ConnectionError, OSError, asyncio.IncompleteReadError):
-            pass  # the peer went away; the protocol hears about it below
-        except asyncio.CancelledError:
-            pass  # the server is stopping
-        except Exception:
-            log.exception("error serving %s; closing that connection", peer)
-        finally:
-            self._tasks.discard(task)
-            self._writers.pop(conn, None)
-            try:
-                self.switchboard.forget(conn)
-                self._flush()
-            except Exception:
-                log.exception("error while closing %s", peer)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+    async def _links_gone(self, timeout: float) -> None:
+        waiting = [link.gone for link in self._links.values() if not link.gone.done()]
+        if waiting:
+            await asyncio.wait(waiting, timeout=timeout)
 
     # -- writing ---------------------------------------------------------------------
 
@@ -220,13 +190,16 @@ class AMQPServer:
         try:
             for conn in self.switchboard.pending():
                 data = conn.data_to_send()
-                writer = self._writers.get(conn)
-                if writer is None or writer.is_closing():
+                link = self._links.get(conn)
+                if link is None:
+                    continue
+                transport = link.transport
+                if transport.is_closing():
                     continue
                 if data:
-                    writer.write(data)
+                    transport.write(data)
                 if conn.should_close:
-                    writer.close()
+                    transport.close()
         except Exception:
             log.exception("error while writing")
         self._reschedule()
@@ -277,6 +250,72 @@ class AMQPServer:
         except Exception:
             log.exception("error while running timers")
         self._flush()
+
+
+class _Link(asyncio.Protocol):
+    """One socket of an ``AMQPServer``: its bytes go to its ``AMQPConnection``."""
+
+    def __init__(self, server: AMQPServer) -> None:
+        self.server = server
+        self.transport: asyncio.Transport
+        self.conn: AMQPConnection | None = None
+        self.peer = "?"
+        self.gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peername = transport.get_extra_info("peername")
+        self.peer = (
+            f"{peername[0]}:{peername[1]}" if isinstance(peername, tuple) else str(peername)
+        )
+        server = self.server
+        if server._server is None:  # stopping: no new connections
+            transport.abort()
+            return
+        self.conn = server.switchboard.connect(time.monotonic(), self.peer)
+        server._links[self.conn] = self
+        server._reschedule()
+
+    def data_received(self, data: bytes) -> None:
+        conn = self.conn
+        if conn is None:
+            return
+        try:
+            conn.receive_data(data, time.monotonic())
+        except Exception:
+            log.exception("error serving %s; closing that connection", self.peer)
+            self.transport.abort()
+            return
+        self.server._flush()
+
+    def eof_received(self) -> bool:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                self.conn.receive_data(b"", time.monotonic())
+            self.server._flush()
+        return False  # close our end too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            server = self.server
+            server._links.pop(conn, None)
+            try:
+                server.switchboard.forget(conn)
+                server._flush()
+            except Exception:
+                log.exception("error while closing %s", self.peer)
+        if not self.gone.done():
+            self.gone.set_result(None)
+
+    # backpressure: a peer that does not read what we write is not read from either
+    def pause_writing(self) -> None:
+        self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.resume_reading()
 
 
 def _add_users_and_vhosts(

@@ -36,6 +36,7 @@ from amqpmock.codec import (
     truncate_reply_text,
 )
 from amqpmock.errors import AMQPError
+from amqpmock.fake.broker import copy_properties
 
 
 def raw_frame(frame_type: int, channel: int, payload: bytes, end: int = 0xCE) -> bytes:
@@ -456,9 +457,12 @@ def test_header_tables_pass_through_byte_for_byte() -> None:
     assert type(headers["i64"]) is int and type(headers["f64"]) is float
     assert type(headers["f32"]) is Float32
     assert list(headers["nested"]) == ["b", "a"]
-    # what goes out again carries the very same table
+    # what goes out again carries the very same table: as it came (unchanged), and
+    # when the broker re-encodes a copy (as it does for a changed message)
     out = encode_content(1, Basic.Publish(), item.header.properties, b"")
     assert _header_frame_with(CLIENT_TABLE) in out
+    copied = copy_properties(item.header.properties)
+    assert _header_frame_with(CLIENT_TABLE) in encode_content(1, Basic.Publish(), copied, b"")
 
 
 def test_values_the_broker_makes_get_rabbitmqs_types() -> None:
@@ -483,3 +487,77 @@ def test_methods_pamqp_would_refuse_are_still_sent() -> None:
     ok.queue = "amq.rabbitmq.reply-to.g1h2AA==.abc="  # RabbitMQ's names carry '='
     (item,) = read_all(encode_method(1, ok))
     assert isinstance(item, MethodFrame) and item.method.queue == ok.queue
+
+
+# -- fast paths, against pamqp ------------------------------------------------------------
+
+
+# pamqp reads a delivery tag as signed; the tag is unsigned in the spec and RabbitMQ
+@given(tag=st.integers(min_value=0, max_value=2**63 - 1), bits=st.integers(0, 255))
+def test_ack_fast_path_reads_what_pamqp_reads(tag: int, bits: int) -> None:
+    payload = struct.pack(">HHQB", 60, 80, tag, bits)
+    (item,) = read_all(raw_frame(1, 3, payload))
+    _, channel, expected = frame.unmarshal(raw_frame(1, 3, payload))
+    assert isinstance(item, MethodFrame) and isinstance(item.method, Basic.Ack)
+    assert isinstance(expected, Basic.Ack)
+    assert (item.channel, item.method.delivery_tag, item.method.multiple) == (
+        channel,
+        expected.delivery_tag,
+        expected.multiple,
+    )
+
+
+names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+exchange_names = st.from_regex(r"[a-zA-Z0-9_.:-]{0,40}", fullmatch=True)
+
+
+@given(
+    ctag=names,
+    tag=st.integers(min_value=1, max_value=2**63 - 1),  # pamqp encodes it signed
+    redelivered=st.booleans(),
+    exchange=exchange_names,
+    routing_key=names,
+    payload=st.binary(max_size=9000),
+    frame_max=st.sampled_from([0, 4096, 5000, 131072]),
+    channel=st.integers(1, 2047),
+)
+def test_deliver_frames_are_what_pamqp_encodes(
+    ctag: str,
+    tag: int,
+    redelivered: bool,
+    exchange: str,
+    routing_key: str,
+    payload: bytes,
+    frame_max: int,
+    channel: int,
+) -> None:
+    props = Basic.Properties(content_type="text/plain", delivery_mode=2, message_id=ctag)
+    method = Basic.Deliver(ctag, tag, redelivered, exchange, routing_key)
+    chunk = frame_max - 8 if frame_max else max(len(payload), 1)
+    expected = (
+        frame.marshal(method, channel)
+        + frame.marshal(header.ContentHeader(0, len(payload), props), channel)
+        + b"".join(
+            frame.marshal(body.ContentBody(payload[i : i + chunk]), channel)
+            for i in range(0, len(payload), chunk)
+        )
+    )
+    # twice: the first fills the caches, the second is served from them
+    assert encode_content(channel, method, props, payload, frame_max) == expected
+    assert encode_content(channel, method, props, payload, frame_max) == expected
+
+
+def test_decoded_properties_go_out_in_the_octets_they_came_in() -> None:
+    # an empty content_type is sent with its flag set; pamqp would drop it on encoding,
+    # RabbitMQ passes the octets on as they are
+    props = struct.pack(">H", 0x8000 | 0x0080) + b"\x00" + b"\x02id"
+    payload = struct.pack(">HHQ", 60, 0, 5) + props
+    (item,) = read_all(raw_frame(2, 1, payload))
+    assert isinstance(item, HeaderFrame)
+    out = encode_content(9, DELIVER, item.header.properties, b"hello")
+    assert raw_frame(2, 9, payload) in out
+    # a copy is encoded afresh (the core copies the properties it changes)
+    copied = copy_properties(item.header.properties, message_id="other")
+    fresh = encode_content(9, DELIVER, copied, b"hello")
+    assert raw_frame(2, 9, payload) not in fresh
+    assert b"\x05other" in fresh
