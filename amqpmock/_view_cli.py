@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from amqpmock.cassette import CassetteError, load_cassette, write_text_atomic
+# the cassette code is imported by the commands that use it: ``amqpmock serve`` builds
+# this module's arguments too and should not pay for it
 
 
 def add_show_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +42,7 @@ def add_diagram_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from amqpmock.cassette import CassetteError, load_cassette
     from amqpmock.timeline import render_cassette
 
     try:
@@ -53,6 +55,7 @@ def run_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def run_diagram(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from amqpmock.cassette import CassetteError, load_cassette, write_text_atomic
     from amqpmock.diagram import build_diagram, render_html, render_svg
     from amqpmock.flows import flow_from_cassette
 

@@ -13,10 +13,6 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from amqpmock.cassette._errors import CassetteError
-from amqpmock.proxy._server import RecordingProxy
-from amqpmock.proxy._url import UpstreamURLError, parse_upstream_url
-
 
 def add_record_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -42,6 +38,11 @@ def _listen(text: str) -> tuple[str, int]:
 
 
 async def record(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    # here, not at the top: ``amqpmock serve`` imports this module for the arguments only
+    from amqpmock.cassette._errors import CassetteError
+    from amqpmock.proxy._server import RecordingProxy
+    from amqpmock.proxy._url import UpstreamURLError, parse_upstream_url
+
     """Record until SIGINT/SIGTERM, then write the cassette. Returns the exit code."""
     try:
         upstream = parse_upstream_url(args.upstream)
