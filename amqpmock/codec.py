@@ -37,6 +37,7 @@ from pamqp.commands import Basic
 
 from amqpmock.errors import (
     FRAME_ERROR,
+    INTERNAL_ERROR,
     UNEXPECTED_FRAME,
     AMQPError,
     amqp_error,
@@ -251,6 +252,43 @@ _ACK_IDS = struct.pack(">HH", 60, 80)  # Basic.Ack's class and method ids
 _ACK_SIZE = 4 + 8 + 1  # ids, delivery-tag, the multiple bit's octet
 
 
+def _argument_octets(method: base.Frame, payload: bytes, offset: int) -> int:
+    """Where ``method``'s arguments end in ``payload`` (they start at ``offset``), the
+    walk pamqp's ``Frame.unmarshal`` makes, keeping count: bits share octets, eight to
+    an octet, and any other type ends a run of bits."""
+    in_bits, bits = False, 0
+    for name in method.__slots__:
+        data_type = method.amqp_type(name)
+        if data_type == "bit":
+            if not in_bits or bits == 8:
+                offset += in_bits  # a full octet of bits is behind us
+                in_bits, bits = True, 0
+            bits += 1
+            continue
+        if in_bits:
+            offset, in_bits = offset + 1, False
+        consumed, _ = decode.by_type(payload[offset:], data_type)
+        offset += consumed
+    return offset + in_bits
+
+
+def _property_octets(properties: Basic.Properties, wire: bytes) -> int:
+    """How many octets of ``wire`` (flag words, then values) the properties take."""
+    flags, offset, word_index = 0, 0, 0
+    while True:
+        (word,) = struct.unpack_from(">H", wire, offset)
+        offset += 2
+        flags |= (word & 0xFFFE) << (16 * word_index)
+        word_index += 1
+        if not word & 1:
+            break
+    for name in properties.__slots__:
+        if flags & properties.flags[name]:
+            consumed, _ = decode.by_type(wire[offset:], properties.amqp_type(name))
+            offset += consumed
+    return offset
+
+
 def _raw_frame(frame_type: int, channel: int, payload: bytes) -> bytes:
     """The whole frame again, for pamqp's ``frame.unmarshal``."""
     return _FRAME_HEAD.pack(frame_type, channel, len(payload)) + payload + _FRAME_END_OCTET
@@ -367,6 +405,10 @@ class FrameReader:
                 error = capped_error(FRAME_ERROR, f"cannot decode {erlang_binary_w(payload[12:])}")
                 return BadFrame(channel, error, in_sync=True)
             assert isinstance(value, header.ContentHeader)
+            if _property_octets(value.properties, wire) != len(wire):
+                # octets past the last property: RabbitMQ's channel crashes decoding
+                # them (observed: Connection.Close 541 INTERNAL_ERROR, no class/method)
+                return BadFrame(channel, amqp_error(INTERNAL_ERROR, ""), in_sync=True)
             if value.properties.headers is not None:
                 with contextlib.suppress(Exception):  # else keep pamqp's reading
                     value.properties.headers = _typed_headers(payload)
@@ -408,6 +450,11 @@ class FrameReader:
             error = capped_error(FRAME_ERROR, text, class_id, method_id)
             return BadFrame(channel, error, in_sync=True)
         assert isinstance(value, base.Frame)
+        if _argument_octets(value, payload, 4) != len(payload):
+            # RabbitMQ's decoder wants the arguments to end exactly where the frame does
+            text = f"cannot decode {erlang_binary_w(payload[4:])}"
+            error = capped_error(FRAME_ERROR, text, class_id, method_id)
+            return BadFrame(channel, error, in_sync=True)
         if isinstance(value, Basic.Publish):
             if len(self._publish_cache) >= _CACHE_SIZE:
                 self._publish_cache.clear()

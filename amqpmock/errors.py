@@ -86,7 +86,8 @@ class AMQPError(AMQPMockError):
 
     @property
     def reply_text(self) -> str:
-        return f"{REPLY_NAMES.get(self.reply_code, 'ERROR')} - {self.text}"
+        name = REPLY_NAMES.get(self.reply_code, "ERROR")
+        return f"{name} - {self.text}" if self.text else name  # a bare name, as 541 is sent
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.reply_code}, {self.reply_text!r})"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from pamqp import body, encode, header
-from pamqp.commands import Basic, Channel, Connection
+from pamqp.commands import Basic, Channel, Connection, Queue
 
 from amqpmock.codec import PROTOCOL_HEADER
 from amqpmock.server import ServerThread
@@ -43,6 +43,11 @@ def close(code: int, text: str, class_id: int = 0, method_id: int = 0) -> tuple[
         "Connection.Close",
         {"reply_code": code, "reply_text": text, "class_id": class_id, "method_id": method_id},
     )
+
+
+def _method(method: Any) -> bytes:
+    """A method frame's payload: class and method ids, then the arguments."""
+    return struct.pack(">I", method.index) + bytes(method.marshal())
 
 
 def opened(c: RawClient) -> None:
@@ -280,6 +285,38 @@ CASES: dict[str, tuple[Callable[[RawClient], None], Any]] = {
     "unknown method": (
         lambda c: (opened(c), c.send_bytes(raw(1, 1, struct.pack(">HH", 60, 99)))),
         "hung up",
+    ),
+    # RabbitMQ's decoders want the arguments to end where the frame ends
+    "octets after a method's arguments": (
+        lambda c: (
+            opened(c),
+            c.send_bytes(raw(1, 1, _method(Basic.Qos(prefetch_count=1)) + b"\0\0")),
+        ),
+        close(501, "FRAME_ERROR - cannot decode <<0,0,0,0,0,1,0,0,0>>", 60, 10),
+    ),
+    "an octet after an ack's arguments": (
+        lambda c: (opened(c), c.send_bytes(raw(1, 1, _method(Basic.Ack(delivery_tag=0)) + b"\1"))),
+        close(501, "FRAME_ERROR - cannot decode <<0,0,0,0,0,0,0,0,0,1>>", 60, 80),
+    ),
+    "octets after a declare's arguments table": (
+        lambda c: (opened(c), c.send_bytes(raw(1, 1, _method(Queue.Declare(queue="q")) + b"abc"))),
+        close(501, "FRAME_ERROR - cannot decode <<0,0,1,113,0,0,0,0,0,97,98,99>>", 50, 10),
+    ),
+    "an octet after a publish's arguments": (
+        lambda c: (
+            opened(c),
+            c.send_bytes(raw(1, 1, _method(Basic.Publish(routing_key="nq")) + b"\7")),
+            c.send(1, header.ContentHeader(0, 0, Basic.Properties())),
+        ),
+        close(501, "FRAME_ERROR - cannot decode <<0,0,0,2,110,113,0,7>>", 60, 40),
+    ),
+    "octets after a content header's properties": (
+        lambda c: (
+            opened(c),
+            c.send(1, Basic.Publish(routing_key="nq")),
+            c.send_bytes(raw(2, 1, struct.pack(">HHQH", 60, 0, 0, 0) + b"\1\2")),
+        ),
+        close(541, "INTERNAL_ERROR"),
     ),
     "channel_max reached": (
         _channel_max_2,
