@@ -7,6 +7,9 @@ Rules this module keeps:
 - It is an adapter (subprocess, sockets, wall clock), never imported by the core.
 - When the server binary is missing it raises ``RabbitMQUnavailable`` with the command
   that installs it: callers fail loudly, they do not skip.
+- No orphans: a watchdog process holds the read end of a pipe whose write end only
+  this process has. When this process ends without ``stop()`` (killed, crashed), the
+  pipe closes and the watchdog kills the node and removes its temporary directory.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -26,6 +30,23 @@ from types import TracebackType
 
 SERVER_BINARY = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 INSTALL_HINT = "apt-get update && apt-get install -y rabbitmq-server"
+
+
+# Run as ``python -c WATCHDOG PGID PID_FILE WORKDIR`` with the pipe on stdin.
+WATCHDOG = """
+import os, shutil, signal, sys
+pgid, pid_file, workdir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C for the test run is not for us
+sys.stdin.buffer.read()  # returns when the owner's end closes: it stopped or died
+for kill in (lambda: os.kill(int(open(pid_file).read().strip()), signal.SIGKILL),
+             lambda: os.killpg(pgid, signal.SIGKILL)):
+    try:
+        kill()
+    except (OSError, ValueError):
+        pass
+if workdir:
+    shutil.rmtree(workdir, ignore_errors=True)
+"""
 
 
 class RabbitMQUnavailable(RuntimeError):
@@ -62,6 +83,8 @@ class RabbitMQNode:
     startup_timeout: float = 60.0
     workdir: Path | None = None
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _watchdog: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _watchdog_fd: int | None = field(default=None, repr=False)
     _own_workdir: bool = field(default=False, repr=False)
     started_in: float = 0.0
 
@@ -117,6 +140,7 @@ class RabbitMQNode:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self._start_watchdog(self._proc.pid)
         deadline = began + self.startup_timeout
         while time.perf_counter() < deadline:
             if self._proc.poll() is not None:
@@ -129,7 +153,38 @@ class RabbitMQNode:
         self.stop()
         raise RabbitMQUnavailable(f"rabbitmq-server did not answer within {self.startup_timeout}s")
 
+    def _start_watchdog(self, pgid: int) -> None:
+        read_end, write_end = os.pipe()  # neither is inherited by other children
+        try:
+            self._watchdog = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    WATCHDOG,
+                    str(pgid),
+                    str(self.pid_file),
+                    str(self.workdir) if self._own_workdir else "",
+                ],
+                stdin=read_end,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        finally:
+            os.close(read_end)
+        self._watchdog_fd = write_end
+
+    def _stop_watchdog(self) -> None:
+        watchdog, self._watchdog = self._watchdog, None
+        fd, self._watchdog_fd = self._watchdog_fd, None
+        if watchdog is not None:
+            watchdog.kill()  # stopped by us: nothing left for it to do
+            watchdog.wait()
+        if fd is not None:
+            os.close(fd)
+
     def stop(self) -> None:
+        self._stop_watchdog()
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             pid: int | None = None
