@@ -296,6 +296,13 @@ class AMQPConnection:
         self._reader.feed(data)
         self._process(now)
 
+    def set_writable(self, writable: bool) -> None:
+        """The adapter's word on the peer keeping up: False while the socket's write
+        buffer is over its high-water mark. Deliveries to this connection's consumers
+        wait meanwhile (see ``CoreConnection.set_writable``)."""
+        if self.core is not None and self.state is State.RUNNING:
+            self.core.set_writable(writable)
+
     def data_to_send(self) -> bytes:
         out = bytes(self._out)
         self._out.clear()

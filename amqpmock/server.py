@@ -14,7 +14,8 @@ Rules this module keeps:
   straight after, without a task, a future or a stream buffer in between (half the
   loop rounds of asyncio streams per read, which is most of an RPC's server time).
 - Backpressure: while a connection's write buffer is above asyncio's high-water mark,
-  that connection's socket is not read.
+  that connection's socket is not read and its consumers get no deliveries (the
+  messages wait in their queues, as in RabbitMQ, not as bytes in our buffer).
 - ``ServerThread`` runs the same server on a loop in a background thread for blocking
   clients; ``call(fn)`` runs ``fn`` on that thread, the only safe way to touch the
   broker while the server runs.
@@ -309,13 +310,21 @@ class _Link(asyncio.Protocol):
         if not self.gone.done():
             self.gone.set_result(None)
 
-    # backpressure: a peer that does not read what we write is not read from either
+    # backpressure: a peer that does not read what we write is not read from, and its
+    # consumers get nothing more (their messages stay ready in the queues) until it
+    # has caught up
     def pause_writing(self) -> None:
         self.transport.pause_reading()
+        if self.conn is not None:
+            self.conn.set_writable(False)
 
     def resume_writing(self) -> None:
-        if not self.transport.is_closing():
-            self.transport.resume_reading()
+        if self.transport.is_closing():
+            return
+        self.transport.resume_reading()
+        if self.conn is not None:
+            self.conn.set_writable(True)
+            self.server._wake_writer()
 
 
 def _add_users_and_vhosts(

@@ -234,6 +234,9 @@ class Channel:
     consumers: dict[str, Consumer] = field(default_factory=dict)
     consumer_prefetch: int = 0
     global_prefetch: int = 0
+    # False while deliveries must wait: the connection's socket is backed up (see
+    # CoreConnection.set_writable). A client's channel.flow(active=false) would set it
+    # too, but RabbitMQ 3.x refuses that with 540, and so does the core.
     flow_active: bool = True
     confirm: bool = False
     publish_seq: int = 0
@@ -277,6 +280,7 @@ class CoreConnection:
         self.sink = sink
         self.outbox: list[Command] = []
         self.channels: dict[int, Channel] = {}
+        self.writable = True
         self.closing = False
         self.closed = False
 
@@ -298,6 +302,26 @@ class CoreConnection:
         out, self.outbox = self.outbox, []
         self.broker._dirty.pop(self, None)
         return out
+
+    def set_writable(self, writable: bool) -> None:
+        """Whether the client is keeping up with what is sent to it.
+
+        An adapter calls this with False when the socket's write buffer is over its
+        high-water mark: the connection's consumers then get no deliveries, and the
+        messages stay ready in their queues (where RabbitMQ keeps them while its writer
+        is blocked), instead of piling up as bytes in the adapter. True resumes them.
+        """
+        if writable == self.writable:
+            return
+        self.writable = writable
+        broker = self.broker
+        for ch in self.channels.values():
+            ch.flow_active = writable
+            if writable:
+                for consumer in ch.consumers.values():
+                    broker._to_dispatch[consumer.queue] = None
+        if writable and broker._to_dispatch and not broker._in_method:
+            broker._run_dispatch()
 
     # --- input -------------------------------------------------------------------
 
@@ -349,7 +373,7 @@ class CoreConnection:
                 raise ConnectionError_(
                     CHANNEL_ERROR, "unexpected method in connection state running"
                 )
-            self.channels[channel_id] = Channel(channel_id, self)
+            self.channels[channel_id] = Channel(channel_id, self, flow_active=self.writable)
             self.send(SendMethod(channel_id, ChannelMethods.OpenOk()))
             return
         ch = self.channels.get(channel_id)
@@ -1365,8 +1389,8 @@ def _channel_flow(b: Broker, ch: Channel, m: ChannelMethods.Flow, p: Any, body: 
     # RabbitMQ 3.x refuses to stop sending to a client: flow(active=false) is 540
     if not m.active:
         raise ConnectionError_(NOT_IMPLEMENTED, "active=false")
-    ch.flow_active = bool(m.active)
-    _reply(ch, ChannelMethods.FlowOk(active=ch.flow_active))
+    ch.flow_active = ch.conn.writable
+    _reply(ch, ChannelMethods.FlowOk(active=True))
     if ch.flow_active:
         for consumer in ch.consumers.values():
             b._to_dispatch[consumer.queue] = None

@@ -145,6 +145,32 @@ def test_prefetch_global_is_shared_by_the_channels_consumers(client: LocalClient
     assert len(ch.deliveries) == 6
 
 
+def test_an_unwritable_connection_gets_no_deliveries_until_it_is_writable_again(
+    broker: Broker, client: LocalClient
+) -> None:
+    ch = client.channel()
+    ch.queue_declare("q")
+    ch.consume("q", no_ack=True)
+    other = LocalClient(broker).channel()
+    other.queue_declare("q", passive=True)
+    other.consume("q", no_ack=True)
+    client.conn.set_writable(False)  # the adapter's socket for `client` is backed up
+    late = client.channel()  # a channel opened meanwhile waits too
+    late.consume("q", no_ack=True)
+    for i in range(4):
+        ch.publish("", "q", f"m{i}")
+    assert bodies(ch.deliveries) == [] and bodies(late.deliveries) == []
+    assert bodies(other.deliveries) == [b"m0", b"m1", b"m2", b"m3"]
+    broker.declare_queue("r")
+    ch.consume("r", no_ack=True)
+    for i in range(3):
+        ch.publish("", "r", f"r{i}")
+    assert [m.body for m in broker.messages("r")] == [b"r0", b"r1", b"r2"]  # still ready
+    client.conn.set_writable(True)
+    assert bodies(ch.deliveries) == [b"r0", b"r1", b"r2"]
+    assert broker.messages("r") == []
+
+
 def test_qos_prefetch_size_not_implemented(client: LocalClient) -> None:
     ch = client.channel()
     with pytest.raises(ConnectionClosed) as err:
