@@ -28,7 +28,7 @@ import contextlib
 import datetime
 import decimal as _decimal
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -289,6 +289,49 @@ def _property_octets(properties: Basic.Properties, wire: bytes) -> int:
     return offset
 
 
+# Basic.Properties in wire order: (attribute, flag, decoder of its type).
+_PROPERTY_READERS: list[tuple[str, int, Callable[[bytes], tuple[int, Any]]]] = [
+    (
+        name,
+        Basic.Properties.flags[name],
+        {
+            "shortstr": decode.short_str,
+            "octet": decode.octet,
+            "timestamp": decode.timestamp,
+            "table": lambda data: _decode_table(data),
+        }[Basic.Properties.amqp_type(name)],
+    )
+    for name in Basic.Properties.__slots__
+]
+
+
+def _basic_properties(wire: bytes) -> Basic.Properties | None:
+    """Basic.Properties from a content header's property octets, in one pass.
+
+    The values are pamqp's (its decoders, plus the typed header tables), as its
+    ``ContentHeader.unmarshal`` would set them; None when the octets need the general
+    path (a second flag word, malformed or left-over octets), which then gives the
+    error RabbitMQ gives.
+    """
+    try:
+        (flags,) = struct.unpack_from(">H", wire)
+        if flags & 1:
+            return None
+        properties = Basic.Properties()
+        offset = 2
+        for name, flag, read in _PROPERTY_READERS:
+            if flags & flag:
+                consumed, value = read(wire[offset:])
+                setattr(properties, name, value)
+                offset += consumed
+    except Exception:  # malformed: the general path says how
+        return None
+    if offset != len(wire):
+        return None
+    _remember_wire(properties, wire)
+    return properties
+
+
 def _raw_frame(frame_type: int, channel: int, payload: bytes) -> bytes:
     """The whole frame again, for pamqp's ``frame.unmarshal``."""
     return _FRAME_HEAD.pack(frame_type, channel, len(payload)) + payload + _FRAME_END_OCTET
@@ -394,11 +437,23 @@ class FrameReader:
             return self._decode_method(channel, payload)
         if frame_type == constants.FRAME_HEADER and len(payload) >= 12:
             wire = payload[12:]
-            cached = self._properties_cache.get(wire)
-            if cached is not None and payload[0:2] == _BASIC_CLASS:
-                content = header.ContentHeader(0, int.from_bytes(payload[4:12], "big"), cached)
-                content.class_id = 60  # type: ignore[assignment]
-                return HeaderFrame(channel, content, payload)
+            if payload[0:2] == _BASIC_CLASS:
+                properties = self._properties_cache.get(wire)
+                if properties is None:
+                    properties = _basic_properties(wire)
+                    if properties is not None:
+                        if len(self._properties_cache) >= _CACHE_SIZE:
+                            self._properties_cache.clear()
+                        self._properties_cache[wire] = properties
+                if properties is not None:
+                    content = header.ContentHeader(
+                        int.from_bytes(payload[2:4], "big"),
+                        int.from_bytes(payload[4:12], "big"),
+                        properties,
+                    )
+                    content.class_id = 60  # type: ignore[assignment]
+                    return HeaderFrame(channel, content, payload)
+            # anything the one-pass reader cannot take: pamqp's reading, and the errors
             try:
                 _, _, value = frame.unmarshal(_raw_frame(frame_type, channel, payload))
             except Exception:  # pamqp raises several types for malformed properties

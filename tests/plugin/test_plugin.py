@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+# pytester's in-process runs drop, afterwards, every module they imported first. kombu's
+# package loads its submodules lazily and caches them on itself, so a kombu first used
+# inside such a run is left half-dropped: later code then mixes two Connection classes
+# ("'Connection' object has no attribute 'exchange_declare'"). Loaded here, they stay.
+import kombu.connection
+import kombu.messaging
+import kombu.simple  # noqa: F401
 import pytest
 
 pytest_plugins = ["pytester"]

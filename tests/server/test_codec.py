@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import struct
 
 import pytest
@@ -561,3 +562,50 @@ def test_decoded_properties_go_out_in_the_octets_they_came_in() -> None:
     fresh = encode_content(9, DELIVER, copied, b"hello")
     assert raw_frame(2, 9, payload) not in fresh
     assert b"\x05other" in fresh
+
+
+short = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30).filter(
+    lambda t: len(t.encode()) < 256
+)
+header_values = st.one_of(
+    st.integers(-(2**63), 2**63 - 1), st.booleans(), short, st.floats(-1e6, 1e6, width=32)
+)
+
+
+@given(
+    values=st.fixed_dictionaries(
+        {},
+        optional={
+            "content_type": short,
+            "content_encoding": short,
+            "headers": st.dictionaries(short, header_values, max_size=5),
+            "delivery_mode": st.sampled_from([1, 2]),
+            "priority": st.integers(0, 255),
+            "correlation_id": short,
+            "reply_to": short,
+            "expiration": short,
+            "message_id": short,
+            "timestamp": st.datetimes(
+                min_value=datetime.datetime(1970, 1, 2), max_value=datetime.datetime(2100, 1, 1)
+            ).map(lambda d: d.replace(microsecond=0, tzinfo=datetime.UTC)),
+            "message_type": short,
+            "user_id": short,
+            "app_id": short,
+        },
+    ),
+    weight=st.sampled_from([0, 0, 7]),
+)
+def test_one_pass_property_reading_is_pamqps(values: dict[str, object], weight: int) -> None:
+    props = Basic.Properties(**values)  # type: ignore[arg-type]
+    data = frame.marshal(header.ContentHeader(0, 42, props), 3)
+    data = data[:9] + struct.pack(">H", weight) + data[11:]  # pamqp always writes 0
+    (item,) = read_all(data)
+    _, _, expected = frame.unmarshal(data)
+    assert isinstance(item, HeaderFrame) and isinstance(expected, header.ContentHeader)
+    assert (item.header.weight, item.header.body_size, item.header.class_id) == (weight, 42, 60)
+    for name in Basic.Properties.__slots__:
+        assert getattr(item.header.properties, name) == getattr(expected.properties, name), name
+    # and its properties go out again as they came in (with weight 0, always)
+    wire = data[7 + 12 : -1]
+    out = encode_content(3, DELIVER, item.header.properties, b"x" * 42)
+    assert struct.pack(">HHQ", 60, 0, 42) + wire in out
