@@ -566,23 +566,12 @@ class ContentAssembler:
                 self._pending[item.channel] = _AwaitingHeader(item.method)
                 return None
             return AssembledMethod(item.channel, item.method)
-        class_id, method_id = _ids(state.method)
         if isinstance(state, _AwaitingHeader):
-            if not isinstance(item, HeaderFrame) or item.header.weight != 0:
-                raise amqp_error(
-                    UNEXPECTED_FRAME,
-                    f"expected content header for class {class_id}, "
-                    "got non content header frame instead",
-                    class_id,
-                    method_id,
-                )
-            if item.header.class_id != class_id:
-                raise amqp_error(
-                    UNEXPECTED_FRAME,
-                    f"expected content header for class {class_id}, "
-                    f"got one for class {item.header.class_id} instead",
-                    class_id,
-                    method_id,
+            if not (isinstance(item, HeaderFrame) and item.header.weight == 0):
+                raise _header_expected(state.method, "got non content header frame instead")
+            if item.header.class_id != 60:  # every content method is Basic's
+                raise _header_expected(
+                    state.method, f"got one for class {item.header.class_id} instead"
                 )
             properties = item.header.properties
             if item.header.body_size == 0:
@@ -596,12 +585,15 @@ class ContentAssembler:
             raise amqp_error(
                 UNEXPECTED_FRAME,
                 "expected content body, got non content body frame instead",
-                class_id,
-                method_id,
+                *_ids(state.method),
             )
+        remaining = state.remaining - len(item.data)
+        if remaining == 0 and not state.parts:  # the whole body in one frame
+            del self._pending[item.channel]
+            return AssembledMethod(item.channel, state.method, state.properties, item.data)
         state.parts.append(item.data)
-        state.remaining -= len(item.data)
-        if state.remaining != 0:
+        state.remaining = remaining
+        if remaining != 0:
             return None
         del self._pending[item.channel]
         return AssembledMethod(item.channel, state.method, state.properties, b"".join(state.parts))
@@ -612,6 +604,16 @@ class ContentAssembler:
 
 def _ids(method: base.Frame) -> tuple[int, int]:
     return method.index >> 16, method.index & 0xFFFF
+
+
+def _header_expected(method: base.Frame, got: str) -> AMQPError:
+    class_id, method_id = _ids(method)
+    return amqp_error(
+        UNEXPECTED_FRAME,
+        f"expected content header for class {class_id}, {got}",
+        class_id,
+        method_id,
+    )
 
 
 # -- writing ----------------------------------------------------------------------------

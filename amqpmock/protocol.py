@@ -377,11 +377,15 @@ class AMQPConnection:
                 self._end(f"bad protocol header {header!r}")
                 return
             self._send_start()
+        reader = self._reader
         while self._paused_by is None and self.state not in (State.LINGERING, State.DONE):
-            item = self._reader.read_frame()
+            item = reader.read_frame()
             if item is None:
                 return
-            self._on_frame(item, now)
+            if self.state is State.RUNNING and isinstance(item, _CHANNEL_FRAMES) and item.channel:
+                self._on_channel_frame(item, now)  # the common case, as _on_frame routes it
+            else:
+                self._on_frame(item, now)
 
     def _on_frame(self, item: InboundFrame, now: float) -> None:
         if isinstance(item, UnknownMethod):
@@ -742,6 +746,9 @@ class AMQPConnection:
 
     def __repr__(self) -> str:
         return f"<AMQPConnection {self.peer or '?'} {self.state.value}>"
+
+
+_CHANNEL_FRAMES = (MethodFrame, HeaderFrame, BodyFrame)
 
 
 def _ids(method: base.Frame) -> tuple[int, int]:
