@@ -11,7 +11,12 @@ Measured, each repeated ``--repeat`` times (medians reported):
   consumed with ``--prefetch`` and acked one by one on a second connection; msgs/s
   for each phase and overall;
 - aio-pika RPC round trip: a responder and a caller on their own connections, direct
-  reply-to, ``--calls`` sequential calls after a warm-up; p50 and p99.
+  reply-to, ``--calls`` sequential calls after a warm-up; p50 and p99. Both clients run
+  in this process, so their own CPU is most of the round trip;
+- the same RPC with Node's amqplib (``bench/node/rpc.js``, its own process, TCP_NODELAY
+  on): a client that costs little per call, so the broker's share shows. Needs node
+  and npm (amqplib is installed into tests/clients/node on first use); ``--no-node``
+  leaves it out.
 
 The fake runs three ways: ``loop`` (``AMQPServer`` in the client's event loop, as an
 async test uses it), ``thread`` (``ServerThread``, as the pytest plugin runs it) and
@@ -20,7 +25,7 @@ node started for the run (plus the ones the cold-start measurement starts).
 
     python bench/wire.py [--repeat 3] [--messages 20000] [--size 200] [--prefetch 100]
                          [--calls 2000] [--modes loop,thread,process] [--json out.json]
-                         [--profile]
+                         [--no-node] [--profile]
 
 ``--profile`` also runs each workload once against the ``loop`` fake under cProfile
 (client and server share that thread, so both show) and prints where the time goes.
@@ -39,6 +44,7 @@ import json
 import os
 import platform
 import pstats
+import shutil
 import signal
 import statistics
 import subprocess
@@ -282,6 +288,38 @@ async def rpc(url: str, calls: int, warmup: int = 100) -> Rpc:
     return Rpc(p50=statistics.median(latencies), p99=latencies[int(len(latencies) * 0.99) - 1])
 
 
+NODE_CLIENT_DIR = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "clients", "node"
+)
+NODE_RPC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node", "rpc.js")
+
+
+def ensure_node() -> str:
+    """The node binary, with amqplib installed; a clear error when they cannot be had."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        raise SystemExit(
+            "the Node RPC workload needs node and npm (Debian: apt-get install -y nodejs "
+            "npm); --no-node leaves it out"
+        )
+    if not os.path.isdir(os.path.join(NODE_CLIENT_DIR, "node_modules", "amqplib")):
+        subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund"], cwd=NODE_CLIENT_DIR, check=True
+        )
+    return node
+
+
+async def rpc_node(node: str, url: str, calls: int) -> Rpc:
+    proc = await asyncio.create_subprocess_exec(
+        node, NODE_RPC, url, str(calls), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench/node/rpc.js failed: {err.decode(errors='replace')[-2000:]}")
+    got = json.loads(out)
+    return Rpc(p50=got["p50"] / 1000, p99=got["p99"] / 1000)
+
+
 # -- running the workloads against each target ----------------------------------------
 
 
@@ -324,6 +362,7 @@ class Runs:
     rpc: list[Rpc]
     throughput_cpu: list[Cpu]
     rpc_cpu: list[Cpu]
+    rpc_node: list[Rpc]
 
 
 async def one_round(
@@ -341,6 +380,9 @@ async def one_round(
         result, cpu = await measured(target, rpc(target.url, args.calls), args.calls)
         runs.rpc.append(result)
         runs.rpc_cpu.append(cpu)
+    if args.node:
+        async with target_of() as target:
+            runs.rpc_node.append(await rpc_node(args.node, target.url, args.calls))
 
 
 def summarize(runs: Runs) -> dict[str, float]:
@@ -354,6 +396,9 @@ def summarize(runs: Runs) -> dict[str, float]:
         "tp_client_cpu_us": statistics.median(c.client for c in runs.throughput_cpu),
         "rpc_client_cpu_us": statistics.median(c.client for c in runs.rpc_cpu),
     }
+    if runs.rpc_node:
+        out["rpc_node_p50_ms"] = statistics.median(r.p50 for r in runs.rpc_node) * 1000
+        out["rpc_node_p99_ms"] = statistics.median(r.p99 for r in runs.rpc_node) * 1000
     servers = [c.server for c in runs.throughput_cpu if c.server is not None]
     if servers:
         out["tp_server_cpu_us"] = statistics.median(servers)
@@ -431,6 +476,8 @@ ROWS: list[tuple[str, str, str, bool]] = [
     ("overall_msgs_per_s", "publish-then-consume overall (msgs/s)", "{:.0f}", True),
     ("rpc_p50_ms", "RPC round trip p50 (ms)", "{:.3f}", False),
     ("rpc_p99_ms", "RPC round trip p99 (ms)", "{:.3f}", False),
+    ("rpc_node_p50_ms", "RPC p50, Node amqplib (ms)", "{:.3f}", False),
+    ("rpc_node_p99_ms", "RPC p99, Node amqplib (ms)", "{:.3f}", False),
     # CPU: "bench process" holds the clients, and the server too in the loop and
     # thread modes; "server process" is amqpmock serve's or RabbitMQ's (beam.smp)
     ("tp_client_cpu_us", "throughput CPU/msg, bench process (us)", "{:.0f}", False),
@@ -462,7 +509,18 @@ def targets(results: dict[str, dict[str, float]], mode: str) -> list[tuple[str, 
             f"{tp:.2f}x RabbitMQ's",
         ),
         ("RPC p50 <= half of RabbitMQ's", p50 <= TARGET_RPC_P50_RATIO, f"{p50:.2f}x RabbitMQ's"),
-    ]
+    ] + (
+        [
+            (
+                "RPC p50 <= half of RabbitMQ's, Node amqplib",
+                node_p50 <= TARGET_RPC_P50_RATIO,
+                f"{node_p50:.2f}x RabbitMQ's",
+            )
+        ]
+        if "rpc_node_p50_ms" in fake
+        and (node_p50 := fake["rpc_node_p50_ms"] / rabbit["rpc_node_p50_ms"]) is not None
+        else []
+    )
 
 
 def table(results: dict[str, dict[str, float]], modes: list[str]) -> str:
@@ -494,7 +552,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default=",".join(FAKE_MODES))
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--no-node", dest="use_node", action="store_false")
     args = parser.parse_args(argv)
+    args.node = ensure_node() if args.use_node else None
     modes = [m for m in args.modes.split(",") if m]
     unknown = set(modes) - set(FAKE_MODES)
     if unknown:
@@ -538,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
             mode: functools.partial(fake_target, mode) for mode in modes
         }
         target_of["rabbitmq"] = rabbit_target
-        runs = {name: Runs([], [], [], []) for name in target_of}
+        runs = {name: Runs([], [], [], [], []) for name in target_of}
         for round_ in range(args.repeat):
             for name, make in target_of.items():
                 log(f"round {round_ + 1}/{args.repeat}: {name} ...")
