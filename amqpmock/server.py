@@ -33,6 +33,7 @@ from types import TracebackType
 from typing import TypeVar
 from urllib.parse import quote
 
+from amqpmock._loopthread import LoopThread
 from amqpmock.fake.broker import Broker
 from amqpmock.fake.clock import VirtualClock
 from amqpmock.protocol import AMQPConnection, ConnectionSettings, Switchboard
@@ -361,12 +362,9 @@ class ServerThread:
         start_timeout: float = 10.0,
     ) -> None:
         self.server = AMQPServer(broker, host, port, users, vhosts, settings)
-        self.start_timeout = start_timeout
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop_event: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
+        self._runner = LoopThread(
+            self.server, "AMQP server", start_timeout=start_timeout, settle_rounds=SETTLE_ROUNDS
+        )
 
     @property
     def broker(self) -> Broker:
@@ -385,29 +383,11 @@ class ServerThread:
         return self.server.port
 
     def start(self) -> ServerThread:
-        if self._thread is not None:
-            raise RuntimeError("the server thread is already running")
-        self._ready.clear()
-        self._error = None
-        self._thread = threading.Thread(target=self._run, name="amqpmock-server", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(self.start_timeout):
-            raise RuntimeError(f"the AMQP server did not start within {self.start_timeout}s")
-        if self._error is not None:
-            self._thread.join()
-            self._thread = None
-            raise RuntimeError(f"the AMQP server could not start: {self._error}") from self._error
+        self._runner.start()
         return self
 
     def stop(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return
-        loop, stop_event = self._loop, self._stop_event
-        if loop is not None and stop_event is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop ended on its own meanwhile
-                loop.call_soon_threadsafe(stop_event.set)
-        thread.join()
+        self._runner.stop()
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run ``fn()`` on the server's thread and return (or raise) what it does.
@@ -416,39 +396,7 @@ class ServerThread:
         already written (a publish from a blocking client that has just returned) are
         taken in first: a test then sees the broker as its clients left it.
         """
-        loop = self._loop
-        if loop is None or self._thread is None:
-            return fn()  # not running: nobody else touches the broker
-        if threading.get_ident() == self._thread.ident:
-            return fn()
-
-        async def settle_then_run() -> T:
-            for _ in range(SETTLE_ROUNDS):
-                await asyncio.sleep(0)
-            return fn()
-
-        return asyncio.run_coroutine_threadsafe(settle_then_run(), loop).result()
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:  # reported to start(), or logged if it came later
-            if not self._ready.is_set():
-                self._error = exc
-                self._ready.set()
-            else:
-                log.exception("the AMQP server thread failed")
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop_event = asyncio.Event()
-        await self.server.start()
-        self._ready.set()
-        try:
-            await self._stop_event.wait()
-        finally:
-            await self.server.stop()
-            self._loop = None
+        return self._runner.call(fn)
 
     def __enter__(self) -> ServerThread:
         return self.start()
