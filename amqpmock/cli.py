@@ -10,7 +10,6 @@ Rules this module keeps:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import sys
 from collections.abc import Callable, Sequence
@@ -28,6 +27,7 @@ def _user(value: str) -> tuple[str, str]:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from amqpmock._loopthread import run_on_loop
     from amqpmock.server import AMQPServer
 
     users = dict(args.user) if args.user else None
@@ -39,7 +39,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             await srv.serve_forever()
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+        run_on_loop(serve(), args.loop)
     return 0
 
 
@@ -51,6 +51,7 @@ def _listen(value: str) -> tuple[str, int]:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    from amqpmock._loopthread import run_on_loop
     from amqpmock.cassette import CassetteError, load_cassette
     from amqpmock.fake.broker import Broker
     from amqpmock.replay import ReplayEngine, ReplayError
@@ -71,7 +72,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             await srv.serve_forever()
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+        run_on_loop(serve())
     report = engine.report(allow_unused=True)
     if report:
         print(report, file=sys.stderr)
@@ -120,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--vhost", action="append", metavar="V", help="another virtual host (repeatable; / exists)"
+    )
+    serve.add_argument(
+        "--loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default="auto",
+        help="event loop (auto: uvloop when installed, else asyncio)",
     )
     serve.set_defaults(handler=_cmd_serve)
 

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import TypeVar
+from typing import TypeVar, cast
 from urllib.parse import quote
 
 from amqpmock._loopthread import LoopThread
@@ -129,7 +129,7 @@ class AMQPServer:
         if isinstance(on_advance, list):  # an adjustable clock: wake up when it jumps
             on_advance.append(self._wake_timers)
         self._reschedule()
-        log.info("amqpmock listening on %s", self.url)
+        log.info("amqpmock listening on %s (%s)", self.url, type(self._loop).__module__)
         return self
 
     async def stop(self) -> None:
@@ -265,15 +265,15 @@ class _Link(asyncio.Protocol):
         self.gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # a stream transport (uvloop's are not asyncio.Transport subclasses)
+        self.transport = cast(asyncio.Transport, transport)
         peername = transport.get_extra_info("peername")
         self.peer = (
             f"{peername[0]}:{peername[1]}" if isinstance(peername, tuple) else str(peername)
         )
         server = self.server
         if server._server is None:  # stopping: no new connections
-            transport.abort()
+            self.transport.abort()
             return
         self.conn = server.switchboard.connect(time.monotonic(), self.peer)
         server._links[self.conn] = self
@@ -348,7 +348,8 @@ class ServerThread:
     """``AMQPServer`` on its own event loop in a daemon thread, for blocking clients.
 
     ``with ServerThread() as srv: srv.url``. The broker belongs to that thread while the
-    server runs: touch it through ``srv.call(fn)``.
+    server runs: touch it through ``srv.call(fn)``. ``loop``: ``"auto"`` (uvloop when it
+    is installed, else asyncio's), ``"asyncio"`` or ``"uvloop"``.
     """
 
     def __init__(
@@ -360,10 +361,15 @@ class ServerThread:
         vhosts: Iterable[str] | None = None,
         settings: ConnectionSettings | None = None,
         start_timeout: float = 10.0,
+        loop: str = "auto",
     ) -> None:
         self.server = AMQPServer(broker, host, port, users, vhosts, settings)
         self._runner = LoopThread(
-            self.server, "AMQP server", start_timeout=start_timeout, settle_rounds=SETTLE_ROUNDS
+            self.server,
+            "AMQP server",
+            start_timeout=start_timeout,
+            settle_rounds=SETTLE_ROUNDS,
+            loop=loop,
         )
 
     @property

@@ -25,9 +25,10 @@ MESSAGES = 300
 SIZE = 256 * 1024  # 75 MB in all: far more than the kernel's socket buffers hold
 
 
-@pytest.fixture
-def server() -> Iterator[ServerThread]:
-    with ServerThread() as srv:
+@pytest.fixture(params=["asyncio", "uvloop"])
+def server(request: pytest.FixtureRequest) -> Iterator[ServerThread]:
+    # the transports of both loops must pause and resume the same way
+    with ServerThread(loop=request.param) as srv:
         yield srv
 
 
