@@ -103,7 +103,10 @@ class AMQPServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._links: dict[AMQPConnection, _Link] = {}
-        self._timer: asyncio.TimerHandle | None = None
+        # the wake-up timer and when it fires (uvloop's call_at can hand back a plain
+        # Handle, which has no when())
+        self._timer: asyncio.Handle | None = None
+        self._timer_when = 0.0
         self._flush_scheduled = False
         self._wire_deadline: float | None = None
         self._wire_deadline_at = float("-inf")
@@ -233,10 +236,11 @@ class AMQPServer:
                 delay = min(delay, broker_deadline - self.broker.clock.now())
         when = loop.time() + max(0.0, delay)
         if self._timer is not None:
-            if self._timer.when() <= when:
+            if self._timer_when <= when:
                 return
             self._timer.cancel()
         self._timer = loop.call_at(when, self._on_timer)
+        self._timer_when = when
 
     def _on_timer(self) -> None:
         self._timer = None

@@ -85,3 +85,25 @@ def test_serve_takes_a_loop_option() -> None:
         text=True,
     )
     assert bad.returncode == 2 and "invalid choice: 'trio'" in bad.stderr
+
+
+def test_a_wake_up_already_due_on_uvloop() -> None:
+    # uvloop's call_at hands back a plain Handle (no when()) for a time already past;
+    # the server must still compare and replace its wake-up timer (this crashed
+    # data_received once a heartbeat deadline was overdue under load)
+    import uvloop
+
+    ran: list[int] = []
+
+    async def main() -> None:
+        async with AMQPServer() as srv:
+            srv.broker.call_later(0, lambda: ran.append(1))  # due at once
+            srv._reschedule()
+            srv._reschedule()  # compares against the first, still pending
+            for _ in range(50):
+                if ran:
+                    break
+                await asyncio.sleep(0.01)
+
+    uvloop.run(main())
+    assert ran == [1]
