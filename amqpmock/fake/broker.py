@@ -1918,6 +1918,8 @@ def _basic_get(b: Broker, ch: Channel, m: Basic.Get, p: Any, body: bytes) -> Non
     conn = ch.conn
     queue = b._queue(conn, b._queue_name(ch, m.queue))
     b._check_perm(conn, 2, "queue", queue.name)
+    if b.listeners:  # before the queue is read: replay puts outside messages in first
+        b._emit("get_requested", queue=queue, connection=conn)
     entry = b._pop_ready(queue)
     if entry is None:
         _reply(ch, Basic.GetEmpty())

@@ -5,7 +5,8 @@ Rules this module keeps:
   what other parties did while recording: messages that reached the recorded clients
   but were published by none of them (RPC replies, events, fanout casts).
 - Each such message is injected when its trigger recurs: a reply when the live client
-  publishes the matching request; an unsolicited delivery when its queue is consumed.
+  publishes the matching request; an unsolicited delivery when its queue is consumed
+  or polled with basic.get.
 - Live values replace recorded ones symbolically (queue names, correlation ids,
   reply-to names, oslo ``_msg_id``...), learned when a live value meets its recorded
   twin.
@@ -340,6 +341,10 @@ class ReplayEngine:
         elif event == "consumer_added":
             queue = data["queue"].name
             self.broker.defer(lambda: self._inject_unsolicited(queue))
+        elif event == "get_requested":
+            # a polling client (basic.get) finds what the recording's outside world had
+            # put in that queue; at once, as the get reads the queue next
+            self._inject_unsolicited(data["queue"].name)
 
     def _learn_queue(self, live: str) -> None:
         for i, recorded in enumerate(self._declared):

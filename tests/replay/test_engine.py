@@ -165,3 +165,36 @@ def test_json_fields_can_be_ignored() -> None:
         ),
     )
     assert engine.mismatches == []
+
+
+POLLING = """
+version: 1
+amqpmock: "0.1.0"
+upstream: {product: RabbitMQ, version: 3.10.8}
+connections:
+- id: 1
+  interactions:
+  - {dir: c2s, channel: 1, method: Queue.Declare, args: {queue: jobs}}
+  - {dir: s2c, channel: 1, method: Queue.DeclareOk, args: {queue: jobs, message_count: 0, consumer_count: 0}}
+  - {dir: c2s, channel: 1, method: Basic.Get, args: {queue: jobs, no_ack: true}}
+  - {dir: s2c, channel: 1, method: Basic.GetEmpty, args: {}}
+  - {dir: c2s, channel: 1, method: Basic.Get, args: {queue: jobs, no_ack: true}}
+  - dir: s2c
+    channel: 1
+    method: Basic.GetOk
+    args: {delivery_tag: 1, redelivered: false, exchange: work, routing_key: jobs.resize, message_count: 0}
+    body: '{"job": 7}'
+    origin: outside
+"""
+
+
+def test_a_polling_client_gets_the_outside_message_on_basic_get() -> None:
+    broker = Broker()
+    engine = ReplayEngine(broker, Cassette.from_data(loads(POLLING)))
+    ch = LocalClient(broker).channel()
+    ch.queue_declare("jobs")
+    got = ch.get("jobs", no_ack=True)
+    assert got is not None
+    assert (got.exchange, got.routing_key, got.body) == ("work", "jobs.resize", b'{"job": 7}')
+    assert ch.get("jobs", no_ack=True) is None  # played once, as recorded
+    assert engine.report() is None
