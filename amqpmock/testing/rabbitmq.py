@@ -145,6 +145,7 @@ class RabbitMQNode:
         while time.perf_counter() < deadline:
             if self._proc.poll() is not None:
                 out = (work / "stdout.log").read_text(errors="replace")[-2000:]
+                self.stop()  # the watchdog and our temporary directory go too
                 raise RabbitMQUnavailable(f"rabbitmq-server exited early:\n{out}")
             if _port_answers(self.host, self.port):
                 self.started_in = time.perf_counter() - began
