@@ -287,13 +287,16 @@ class _Link(asyncio.Protocol):
         conn = self.conn
         if conn is None:
             return
+        server = self.server
+        # the flush below writes whatever this causes: no need to queue another one
+        server._flush_scheduled = True
         try:
             conn.receive_data(data, time.monotonic())
         except Exception:
             log.exception("error serving %s; closing that connection", self.peer)
             self.transport.abort()
-            return
-        self.server._flush()
+        finally:
+            server._flush()
 
     def eof_received(self) -> bool:
         if self.conn is not None:
