@@ -16,7 +16,7 @@ import pytest
 from pamqp import body, encode, header
 from pamqp.commands import Basic, Channel, Connection, Queue
 
-from amqpmock.codec import PROTOCOL_HEADER
+from amqpmock.codec import PROTOCOL_HEADER, HeaderFrame, MethodFrame
 from amqpmock.server import ServerThread
 from amqpmock.testing.rabbitmq import RabbitMQNode
 
@@ -393,3 +393,64 @@ def test_start_matches_rabbitmq(url: str) -> None:
         "version",
     ]
     assert (start.mechanisms, start.locales) == ("PLAIN AMQPLAIN", "en_US")
+
+
+def _properties(flags: int, *values: bytes) -> bytes:
+    return struct.pack(">H", flags) + b"".join(values)
+
+
+def _short(text: bytes) -> bytes:
+    return bytes([len(text)]) + text
+
+
+def _table_octets(*items: tuple[bytes, bytes]) -> bytes:
+    raw = b"".join(_short(key) + value for key, value in items)
+    return struct.pack(">I", len(raw)) + raw
+
+
+# Property lists as clients may encode them; RabbitMQ hands each on octet for octet.
+PROPERTY_OCTETS = {
+    "an empty content_type with its flag set": _properties(
+        0x8000 | 0x0080, _short(b""), _short(b"m")
+    ),
+    "header keys out of order, narrow integer types": _properties(
+        0x2000 | 0x1000,
+        _table_octets(
+            (b"zeta", b"b" + struct.pack(">b", -5)),
+            (b"alpha", b"s" + struct.pack(">h", 300)),
+            (b"mid", b"I" + struct.pack(">i", 7)),
+        ),
+        b"\x02",
+    ),
+    "timestamp, priority, ids": _properties(
+        0x0800 | 0x0400 | 0x0100 | 0x0040 | 0x0008,
+        b"\x09",
+        _short(b"corr-1"),
+        _short(b"60000"),
+        struct.pack(">Q", 1_700_000_000),
+        _short(b"app"),
+    ),
+}
+
+
+@pytest.mark.parametrize("url", _broker_params(), indirect=True)
+@pytest.mark.parametrize("case", list(PROPERTY_OCTETS))
+def test_message_properties_are_passed_on_octet_for_octet(url: str, case: str) -> None:
+    wire = PROPERTY_OCTETS[case]
+    with RawClient(url) as c:
+        opened(c)
+        c.send(1, Queue.Declare(queue="", exclusive=True))
+        queue = c.expect(Queue.DeclareOk, 1).queue
+        c.send(1, Basic.Publish(routing_key=queue))
+        c.send_bytes(raw(2, 1, struct.pack(">HHQ", 60, 0, 3) + wire) + raw(3, 1, b"abc"))
+        c.send(1, Basic.Get(queue=queue, no_ack=True))
+        seen: list[Any] = []
+        for _ in range(40):
+            frames, hung_up = c.frames(0.05)
+            seen += frames
+            if any(isinstance(f, HeaderFrame) for f in seen) or hung_up:
+                break
+    methods = [type(f.method).__name__ for f in seen if isinstance(f, MethodFrame)]
+    (head,) = [f for f in seen if isinstance(f, HeaderFrame)]
+    assert methods == ["GetOk"]
+    assert head.payload[12:] == wire
