@@ -1763,6 +1763,14 @@ def _basic_consume(b: Broker, ch: Channel, m: Basic.Consume, p: Any, body: bytes
         raise ChannelError(
             ACCESS_REFUSED, f"queue '{queue.name}' in vhost '{queue.vhost}' in exclusive use"
         )
+    arguments = dict(m.arguments or {})
+    priority = arguments.get("x-priority", 0)
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise ChannelError(
+            PRECONDITION_FAILED,
+            f"invalid arg 'x-priority' for queue '{queue.name}' in vhost '{queue.vhost}': "
+            f'"expected integer, got {_field_type(priority)}"',
+        )
     consumer = Consumer(
         tag,
         queue,
@@ -1770,8 +1778,11 @@ def _basic_consume(b: Broker, ch: Channel, m: Basic.Consume, p: Any, body: bytes
         no_ack=bool(m.no_ack),
         exclusive=bool(m.exclusive),
         prefetch=ch.consumer_prefetch,
-        arguments=dict(m.arguments or {}),
+        arguments=arguments,
+        priority=priority,
     )
+    if priority:
+        queue.consumer_priorities = True
     queue.consumers.append(consumer)
     queue.had_consumers = True
     queue.last_used = b.clock.now()

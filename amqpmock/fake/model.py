@@ -92,6 +92,7 @@ class Consumer:
     prefetch: int  # 0: unlimited
     arguments: dict[str, Any] = field(default_factory=dict)
     unacked: int = 0
+    priority: int = 0  # x-priority: higher gets messages first while it can take them
 
     def has_capacity(self) -> bool:
         if not self.channel.flow_active:
@@ -127,6 +128,7 @@ class Queue:
         self.arguments: dict[str, Any] = dict(arguments or {})
         self.consumers: list[Consumer] = []
         self._rr = 0
+        self.consumer_priorities = False  # set once a consumer has a non-zero x-priority
         self.had_consumers = False
         self.deleted = False
         self.last_used = now
@@ -292,16 +294,28 @@ class Queue:
         return self.consumers
 
     def next_consumer(self) -> Consumer | None:
-        """Round-robin over consumers that can take a message now."""
+        """Round-robin over the consumers that can take a message now, among those of
+        the highest x-priority (RabbitMQ's consumer priorities)."""
         consumers = self.active_consumers()
         n = len(consumers)
+        if not self.consumer_priorities:
+            for i in range(n):
+                idx = (self._rr + i) % n
+                consumer = consumers[idx]
+                if consumer.has_capacity():
+                    self._rr = idx + 1
+                    return consumer
+            return None
+        best: Consumer | None = None
+        best_idx = 0
         for i in range(n):
             idx = (self._rr + i) % n
             consumer = consumers[idx]
-            if consumer.has_capacity():
-                self._rr = idx + 1
-                return consumer
-        return None
+            if (best is None or consumer.priority > best.priority) and consumer.has_capacity():
+                best, best_idx = consumer, idx
+        if best is not None:
+            self._rr = best_idx + 1
+        return best
 
     def remove_consumer(self, consumer: Consumer) -> None:
         idx = self.consumers.index(consumer)

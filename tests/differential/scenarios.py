@@ -1976,6 +1976,62 @@ def channels_and_connection(run: Run) -> Observation:
     return obs
 
 
+# -- consumer priorities ----------------------------------------------------------------
+
+
+@scenario(
+    expected={
+        "deliveries": {
+            "high": ["0", "2"],
+            "high2": ["1", "3"],
+            "mid": ["4", "5"],
+            "low": ["6", "7"],
+        },
+        "still_ready": 2,
+        "after_high_acks": {"high": ["8"]},
+        "bad_priority": {
+            "channel_close": [
+                406,
+                "PRECONDITION_FAILED - invalid arg 'x-priority' for queue '~prio' in vhost '/': \"expected integer, got longstr\"",
+            ]
+        },
+    }
+)
+def consumer_priorities(run: Run) -> Observation:
+    conn = run.connect()
+    q = run.name("prio")
+    ch = conn.channel()
+    ch.queue_declare(q)  # not exclusive: the bad consume below comes from another connection
+    got: dict[str, list[str]] = {}
+    channels: dict[str, Any] = {}
+    for name, priority in (("low", 0), ("high", 10), ("mid", 5), ("high2", 10)):
+        consumer_ch = conn.channel()
+        consumer_ch.basic_qos(prefetch_count=2)
+        consumer_ch.basic_consume(
+            q,
+            lambda _c, _m, _p, body, name=name: got.setdefault(name, []).append(body.decode()),
+            arguments={"x-priority": priority} if priority else None,
+        )
+        channels[name] = consumer_ch
+    ch.confirm_delivery()
+    for i in range(10):
+        publish(ch, "", q, str(i))
+    pump(conn, lambda: sum(map(len, got.values())) >= 8)
+    settle(conn, lambda: sum(map(len, got.values())))
+    obs: Observation = {"deliveries": {k: got[k] for k in sorted(got)}}
+    obs["still_ready"] = wait_ready(ch, q, 2)
+    got.clear()
+    channels["high"].basic_ack(1)
+    pump(conn, lambda: bool(got))
+    settle(conn, lambda: sum(map(len, got.values())))
+    obs["after_high_acks"] = dict(got)
+    obs["bad_priority"] = run.attempt(
+        lambda c: c.basic_consume(q, lambda *a: None, arguments={"x-priority": "x"})
+    )
+    ch.queue_delete(q)
+    return obs
+
+
 _CLOSED_RE = re.compile(r"\((\d+)\) (['\"])(.*)\2$")
 
 
