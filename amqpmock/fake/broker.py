@@ -127,12 +127,30 @@ def _inequivalent_values(new: Any, old: Any) -> tuple[str, str]:
     return _describe_arg(new), _describe_arg(old)
 
 
+def _str_arg_of(arguments: dict[str, Any] | None, name: str) -> str | None:
+    value = (arguments or {}).get(name)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else None
+
+
 def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
 def _args_key(arguments: dict[str, Any]) -> str:
     return repr(sorted((k, repr(v)) for k, v in arguments.items()))
+
+
+def _delivered_properties(queue: Queue, entry: Entry) -> Basic.Properties:
+    """A message's properties as its queue hands it out: a quorum queue adds
+    x-delivery-count (the times it was returned, 0 at first)."""
+    props = entry.message.properties
+    if not queue.quorum:
+        return props
+    headers = dict(props.headers or {})
+    headers["x-delivery-count"] = entry.returns
+    return copy_properties(props, headers=headers)
 
 
 def copy_properties(props: Basic.Properties, **changes: Any) -> Basic.Properties:
@@ -815,7 +833,7 @@ class Broker:
                     exchange=message.exchange,
                     routing_key=message.routing_key,
                 ),
-                message.properties,
+                _delivered_properties(consumer.queue, entry),
                 message.body,
             )
         )
@@ -998,16 +1016,24 @@ class Broker:
 
     def _requeue_all(self, ch: Channel) -> None:
         unacked, ch.unacked = ch.unacked, {}
-        for record in unacked.values():
+        # newest first: a quorum queue puts each at its front, so they end up in order
+        # (a classic queue puts each back at its own place, whatever the order)
+        for record in reversed(unacked.values()):
             if record.consumer is not None:
                 record.consumer.unacked -= 1
             self._requeue(record)
 
-    def _requeue(self, record: Unacked) -> None:
+    def _requeue(self, record: Unacked, *, rejected: bool = False) -> None:
         queue = record.queue
         if queue.deleted:
             return
-        queue.requeue(record.entry)
+        if queue.quorum:
+            record.entry.returns += 1
+            limit = queue.delivery_limit
+            if limit is not None and record.entry.returns > limit:
+                self._dead_letter(queue, record.entry.message, "delivery_limit")
+                return
+        queue.requeue(record.entry, rejected=rejected)
         if record.entry.expires_at is not None:
             self._timed[queue] = None
         self._to_dispatch[queue] = None
@@ -1591,7 +1617,13 @@ def _queue_declare(b: Broker, ch: Channel, m: QueueMethods.Declare, p: Any, body
             return
         queue = b._queue(conn, name)
     else:
+        quorum = _str_arg_of(m.arguments, "x-queue-type") == "quorum"
         if name == "":
+            if quorum:
+                raise ChannelError(
+                    PRECONDITION_FAILED,
+                    "Cannot declare a server-named queue for type rabbit_quorum_queue",
+                )
             name = b._server_name("amq.gen")
         else:
             _check_reserved(name, "queue")
@@ -1600,6 +1632,18 @@ def _queue_declare(b: Broker, ch: Channel, m: QueueMethods.Declare, p: Any, body
         arguments = dict(m.arguments or {})
         if queue_or_none is None:
             _validate_queue_args(arguments, name, vhost.name)
+            if quorum:
+                for flag, problem in (
+                    (not m.durable, "non-durable"),
+                    (m.exclusive, "exclusive-owner"),
+                    (m.auto_delete, "auto-delete"),
+                ):
+                    if flag:
+                        raise ChannelError(
+                            PRECONDITION_FAILED,
+                            f"invalid property '{problem}' for queue '{name}' "
+                            f"in vhost '{vhost.name}'",
+                        )
             queue = Queue(
                 name,
                 vhost.name,
@@ -1950,7 +1994,7 @@ def _basic_get(b: Broker, ch: Channel, m: Basic.Get, p: Any, body: bytes) -> Non
                 routing_key=message.routing_key,
                 message_count=queue.message_count,
             ),
-            message.properties,
+            _delivered_properties(queue, entry),
             message.body,
         )
     )
@@ -2006,7 +2050,7 @@ def _settle(b: Broker, ch: Channel, kind: str, m: Any) -> None:
                 requeue=bool(m.requeue),
             )
             if m.requeue:
-                b._requeue(record)
+                b._requeue(record, rejected=True)
             elif not record.queue.deleted:
                 b._dead_letter(record.queue, record.entry.message, "rejected")
     # capacity freed: the channel's consumers may take more

@@ -49,6 +49,7 @@ class Entry:
     expires_at: float | None
     priority: int = 0
     redelivered: bool = False
+    returns: int = 0  # times given back (quorum queues count them: x-delivery-count)
 
     @property
     def size(self) -> int:
@@ -143,6 +144,12 @@ class Queue:
         max_priority = _int_arg(args, "x-max-priority")
         self.max_priority: int | None = min(max_priority, 255) if max_priority else None
         self.single_active = bool(args.get("x-single-active-consumer", False))
+        # quorum queues: returned messages go to the back, deliveries carry
+        # x-delivery-count, and x-delivery-limit dead-letters a message returned too often
+        self.quorum = _str_arg(args, "x-queue-type") == "quorum"
+        self.delivery_limit: int | None = (
+            _int_arg(args, "x-delivery-limit") if self.quorum else None
+        )
         # no TTL, expiry, length limit or priorities: publishes take the short path
         self.plain = (
             self.message_ttl is None
@@ -208,10 +215,25 @@ class Queue:
         self._levels[entry.priority].append(entry)
         self._count_in(entry)
 
-    def requeue(self, entry: Entry) -> None:
-        """Put back at the entry's original position, marked redelivered."""
+    def requeue(self, entry: Entry, *, rejected: bool = False) -> None:
+        """Put back, marked redelivered: at the entry's original position; in a quorum
+        queue (RabbitMQ 3.10) at the back when the client rejected it with requeue, and at
+        the front when it came back otherwise (its channel closed, basic.recover).
+
+        A quorum queue's entries get new sequence numbers for their new places, so each
+        level stays in sequence order."""
         entry.redelivered = True
         level = self._levels[entry.priority]
+        if self.quorum:
+            if rejected or not level:
+                self._next_seq += 1
+                entry.seq = self._next_seq
+                level.append(entry)
+            else:
+                entry.seq = level[0].seq - 1
+                level.appendleft(entry)
+            self._count_in(entry)
+            return
         if not level or level[-1].seq < entry.seq:
             level.append(entry)
         elif level[0].seq > entry.seq:

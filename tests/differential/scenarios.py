@@ -2032,6 +2032,137 @@ def consumer_priorities(run: Run) -> Observation:
     return obs
 
 
+# -- quorum queues --------------------------------------------------------------------------
+
+QUORUM = {"x-queue-type": "quorum"}
+
+
+def _headers_in_order(headers: dict[str, Any] | None) -> list[list[Any]]:
+    """[key, value, type] in wire order (pika keeps it)."""
+    return [
+        [key, value.decode() if isinstance(value, bytes) else value, table_types(value)]
+        for key, value in (headers or {}).items()
+    ]
+
+
+def _got(ch: Any, queue: str) -> Any:
+    method, props, body = ch.basic_get(queue)
+    if method is None:
+        return None
+    return method, [body.decode(), method.redelivered, _headers_in_order(props.headers)]
+
+
+def _close(text: str) -> Observation:
+    return {"channel_close": [406, f"PRECONDITION_FAILED - {text}"]}
+
+
+_DC = "x-delivery-count"
+
+
+@scenario(
+    expected={
+        "non_durable": _close(
+            "invalid property 'non-durable' for queue '~qq_non_durable' in vhost '/'"
+        ),
+        "exclusive": _close(
+            "invalid property 'exclusive-owner' for queue '~qq_exclusive' in vhost '/'"
+        ),
+        "auto_delete": _close(
+            "invalid property 'auto-delete' for queue '~qq_auto_delete' in vhost '/'"
+        ),
+        "server_named": _close("Cannot declare a server-named queue for type rabbit_quorum_queue"),
+        # every delivery carries x-delivery-count (0 at first), after the message's own
+        # headers; a rejected message goes to the back
+        "returns": [
+            ["a", False, [["app", "x", "str"], ["n", 1, "int"], [_DC, 0, "long"]]],
+            ["b", False, [[_DC, 0, "long"]]],
+            ["c", False, [[_DC, 0, "long"]]],
+            ["a", True, [["app", "x", "str"], ["n", 1, "int"], [_DC, 1, "long"]]],
+        ],
+        # one returned by its channel closing goes to the front, and counts as a return
+        "after_channel_close": [
+            ["b", True, [[_DC, 2, "long"]]],
+            ["c", True, [[_DC, 1, "long"]]],
+            ["a", True, [["app", "x", "str"], ["n", 1, "int"], [_DC, 2, "long"]]],
+        ],
+        "delivery_limit_counts": [0, 1, None],
+        "dead_lettered": {"body": "z", "reason": "delivery_limit", "has_delivery_count": False},
+    }
+)
+def quorum_queues(run: Run) -> Observation:
+    obs: Observation = {}
+    for what, kwargs in (
+        ("non_durable", {"durable": False}),
+        ("exclusive", {"durable": True, "exclusive": True}),
+        ("auto_delete", {"durable": True, "auto_delete": True}),
+    ):
+        q = run.name(f"qq_{what}")
+        obs[what] = run.attempt(
+            lambda c, q=q, kw=kwargs: c.queue_declare(q, arguments=QUORUM, **kw)
+        )
+    obs["server_named"] = run.attempt(
+        lambda c: c.queue_declare("", durable=True, arguments=QUORUM)
+    )
+
+    conn = run.connect()
+    ch = conn.channel()
+    q = run.name("qq")
+    ch.queue_declare(q, durable=True, arguments=QUORUM)
+    ch.confirm_delivery()
+    publish(ch, "", q, "a", headers={"app": "x", "n": 1})
+    publish(ch, "", q, "b")
+    publish(ch, "", q, "c")
+    seen = []
+    method, item = _got(ch, q)
+    seen.append(item)
+    ch.basic_nack(method.delivery_tag, requeue=True)  # a goes back: to the end
+    for _ in range(3):
+        method, item = _got(ch, q)
+        seen.append(item)
+        ch.basic_reject(method.delivery_tag, requeue=True)
+    obs["returns"] = seen
+    # a return by closing the channel counts too
+    other = conn.channel()
+    _got(other, q)
+    other.close()
+    obs["after_channel_close"] = [_got(ch, q)[1] for _ in range(3)]
+    ch.queue_delete(q)
+
+    dlq, limited = run.name("qq_dead"), run.name("qq_limited")
+    ch.queue_declare(dlq, durable=True)
+    ch.queue_declare(
+        limited,
+        durable=True,
+        arguments={
+            **QUORUM,
+            "x-delivery-limit": 1,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": dlq,
+        },
+    )
+    publish(ch, "", limited, "z")
+    counts = []
+    for _ in range(3):
+        got = _got(ch, limited)
+        if got is None:
+            counts.append(None)
+            break
+        counts.append(dict((k, v) for k, v, _ in got[1][2]).get("x-delivery-count"))
+        ch.basic_nack(got[0].delivery_tag, requeue=True)
+    obs["delivery_limit_counts"] = counts
+    wait_ready(ch, dlq, 1)
+    method, props, body = ch.basic_get(dlq, auto_ack=True)
+    headers = dict(props.headers or {}) if method else {}
+    obs["dead_lettered"] = {
+        "body": body.decode() if method else None,
+        "reason": headers.get("x-first-death-reason"),
+        "has_delivery_count": "x-delivery-count" in headers,
+    }
+    ch.queue_delete(limited)
+    ch.queue_delete(dlq)
+    return obs
+
+
 _CLOSED_RE = re.compile(r"\((\d+)\) (['\"])(.*)\2$")
 
 
