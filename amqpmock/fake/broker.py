@@ -83,6 +83,10 @@ EQUIVALENCE_CHECKED_ARGS = (
 )
 
 _OVERFLOW_MODES = ("drop-head", "reject-publish", "reject-publish-dlx")
+# Classic-queue arguments a quorum queue refuses (observed on RabbitMQ 3.10.8).
+_NOT_FOR_QUORUM = frozenset(
+    {"x-max-priority", "x-queue-mode", "x-queue-master-locator", "x-queue-version"}
+)
 
 
 def _field_type(value: Any) -> str:
@@ -1643,6 +1647,13 @@ def _queue_declare(b: Broker, ch: Channel, m: QueueMethods.Declare, p: Any, body
                             PRECONDITION_FAILED,
                             f"invalid property '{problem}' for queue '{name}' "
                             f"in vhost '{vhost.name}'",
+                        )
+                for arg in arguments:
+                    if arg in _NOT_FOR_QUORUM:
+                        raise ChannelError(
+                            PRECONDITION_FAILED,
+                            f"invalid arg '{arg}' for queue '{name}' in vhost '{vhost.name}' "
+                            "of queue type rabbit_quorum_queue",
                         )
             queue = Queue(
                 name,

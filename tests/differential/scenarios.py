@@ -2071,6 +2071,12 @@ _DC = "x-delivery-count"
             "invalid property 'auto-delete' for queue '~qq_auto_delete' in vhost '/'"
         ),
         "server_named": _close("Cannot declare a server-named queue for type rabbit_quorum_queue"),
+        "max_priority": _close(
+            "invalid arg 'x-max-priority' for queue '~qq_args' in vhost '/' of queue type rabbit_quorum_queue"
+        ),
+        "queue_mode": _close(
+            "invalid arg 'x-queue-mode' for queue '~qq_args' in vhost '/' of queue type rabbit_quorum_queue"
+        ),
         # every delivery carries x-delivery-count (0 at first), after the message's own
         # headers; a rejected message goes to the back
         "returns": [
@@ -2103,6 +2109,15 @@ def quorum_queues(run: Run) -> Observation:
     obs["server_named"] = run.attempt(
         lambda c: c.queue_declare("", durable=True, arguments=QUORUM)
     )
+    for what, extra in (
+        ("max_priority", {"x-max-priority": 5}),
+        ("queue_mode", {"x-queue-mode": "lazy"}),
+    ):
+        obs[what] = run.attempt(
+            lambda c, extra=extra: c.queue_declare(
+                run.name("qq_args"), durable=True, arguments={**QUORUM, **extra}
+            )
+        )
 
     conn = run.connect()
     ch = conn.channel()
