@@ -14,9 +14,10 @@ Measured, each repeated ``--repeat`` times (medians reported):
   reply-to, ``--calls`` sequential calls after a warm-up; p50 and p99. Both clients run
   in this process, so their own CPU is most of the round trip;
 - the same RPC with Node's amqplib (``bench/node/rpc.js``, its own process, TCP_NODELAY
-  on): a client that costs little per call, so the broker's share shows. Needs node
-  and npm (amqplib is installed into tests/clients/node on first use); ``--no-node``
-  leaves it out.
+  on): a client that costs little per call, so the broker's share shows; and once more
+  (at most 200 calls) with amqplib's defaults, Nagle on, as most Node services run it.
+  Needs node and npm (amqplib is installed into tests/clients/node on first use);
+  ``--no-node`` leaves it out.
 
 The fake runs three ways: ``loop`` (``AMQPServer`` in the client's event loop, as an
 async test uses it), ``thread`` (``ServerThread``, as the pytest plugin runs it) and
@@ -309,9 +310,16 @@ def ensure_node() -> str:
     return node
 
 
-async def rpc_node(node: str, url: str, calls: int) -> Rpc:
+async def rpc_node(node: str, url: str, calls: int, nagle: bool = False) -> Rpc:
+    extra = ["nagle"] if nagle else []
     proc = await asyncio.create_subprocess_exec(
-        node, NODE_RPC, url, str(calls), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        node,
+        NODE_RPC,
+        url,
+        str(calls),
+        *extra,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     out, err = await proc.communicate()
     if proc.returncode != 0:
@@ -363,6 +371,7 @@ class Runs:
     throughput_cpu: list[Cpu]
     rpc_cpu: list[Cpu]
     rpc_node: list[Rpc]
+    rpc_node_nagle: list[Rpc]
 
 
 async def one_round(
@@ -383,6 +392,9 @@ async def one_round(
     if args.node:
         async with target_of() as target:
             runs.rpc_node.append(await rpc_node(args.node, target.url, args.calls))
+        async with target_of() as target:  # amqplib's defaults; ~40 ms a call on RabbitMQ
+            calls = min(args.calls, 200)
+            runs.rpc_node_nagle.append(await rpc_node(args.node, target.url, calls, nagle=True))
 
 
 def summarize(runs: Runs) -> dict[str, float]:
@@ -399,6 +411,9 @@ def summarize(runs: Runs) -> dict[str, float]:
     if runs.rpc_node:
         out["rpc_node_p50_ms"] = statistics.median(r.p50 for r in runs.rpc_node) * 1000
         out["rpc_node_p99_ms"] = statistics.median(r.p99 for r in runs.rpc_node) * 1000
+    if runs.rpc_node_nagle:
+        nagle = runs.rpc_node_nagle
+        out["rpc_node_nagle_p50_ms"] = statistics.median(r.p50 for r in nagle) * 1000
     servers = [c.server for c in runs.throughput_cpu if c.server is not None]
     if servers:
         out["tp_server_cpu_us"] = statistics.median(servers)
@@ -478,6 +493,7 @@ ROWS: list[tuple[str, str, str, bool]] = [
     ("rpc_p99_ms", "RPC round trip p99 (ms)", "{:.3f}", False),
     ("rpc_node_p50_ms", "RPC p50, Node amqplib (ms)", "{:.3f}", False),
     ("rpc_node_p99_ms", "RPC p99, Node amqplib (ms)", "{:.3f}", False),
+    ("rpc_node_nagle_p50_ms", "RPC p50, amqplib defaults (Nagle on) (ms)", "{:.3f}", False),
     # CPU: "bench process" holds the clients, and the server too in the loop and
     # thread modes; "server process" is amqpmock serve's or RabbitMQ's (beam.smp)
     ("tp_client_cpu_us", "throughput CPU/msg, bench process (us)", "{:.0f}", False),
@@ -597,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
             mode: functools.partial(fake_target, mode) for mode in modes
         }
         target_of["rabbitmq"] = rabbit_target
-        runs = {name: Runs([], [], [], [], []) for name in target_of}
+        runs = {name: Runs([], [], [], [], [], []) for name in target_of}
         for round_ in range(args.repeat):
             for name, make in target_of.items():
                 log(f"round {round_ + 1}/{args.repeat}: {name} ...")

@@ -1,7 +1,8 @@
 // RPC round trips through direct reply-to with Node's amqplib, for bench/wire.py.
-// usage: node rpc.js AMQP_URL CALLS  ->  prints {"p50": ms, "p99": ms}
-// noDelay: amqplib leaves Nagle on by default, which costs every call a 40 ms
-// delayed-ACK stall against any broker; a latency benchmark turns it off.
+// usage: node rpc.js AMQP_URL CALLS [nagle]  ->  prints {"p50": ms, "p99": ms}
+// amqplib leaves Nagle's algorithm on by default: a publish's later frames then wait
+// for the broker to acknowledge the first, which a delayed ACK makes ~40 ms. The
+// benchmark turns it off (noDelay), unless "nagle" asks for amqplib's defaults.
 const path = require('path');
 const amqp = require(path.join(__dirname, '..', '..', 'tests', 'clients', 'node', 'node_modules', 'amqplib'));
 
@@ -9,7 +10,7 @@ async function main() {
   const url = process.argv[2];
   const calls = Number(process.argv[3] || 2000);
   const warmup = 200;
-  const options = {noDelay: true};
+  const options = {noDelay: process.argv[4] !== 'nagle'};
   const responder = await amqp.connect(url, options);
   const caller = await amqp.connect(url, options);
   const rch = await responder.createChannel();

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from typing import Any
 
 import aio_pika
 import pika
@@ -107,3 +108,38 @@ def test_a_wake_up_already_due_on_uvloop() -> None:
 
     uvloop.run(main())
     assert ran == [1]
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_the_server_acknowledges_reads_at_once(loop: str) -> None:
+    # clients that leave Nagle on (Node's amqplib by default) otherwise wait for the
+    # kernel's delayed ACK, ~40 ms, in the middle of every publish. Linux forgets
+    # TCP_QUICKACK after sending an ACK (getsockopt cannot show it), so what is checked
+    # is that every read sets it again on the real socket
+    import socket
+
+    calls: list[tuple[int, int, int]] = []
+
+    class Recording:
+        def __init__(self, sock: Any) -> None:
+            self.sock = sock
+
+        def setsockopt(self, level: int, option: int, value: int) -> None:
+            calls.append((level, option, value))
+            self.sock.setsockopt(level, option, value)
+
+    with ServerThread(loop=loop) as srv:
+        conn = pika.BlockingConnection(pika.URLParameters(srv.url))
+        channel = conn.channel()
+
+        def record() -> None:
+            for link in srv.server._links.values():
+                assert link._quickack is not None
+                link._quickack = Recording(link._quickack)
+
+        srv.call(record)
+        for i in range(3):
+            channel.queue_declare(f"q{i}")
+        conn.close()
+    assert len(calls) >= 3
+    assert set(calls) == {(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)}
