@@ -79,7 +79,9 @@ EQUIVALENCE_CHECKED_ARGS = (
     "x-overflow",
     "x-queue-mode",
     "x-single-active-consumer",
+    "x-queue-type",  # absent and 'classic' are the same (observed)
     "x-queue-master-locator",
+    "x-delivery-limit",
 )
 
 _OVERFLOW_MODES = ("drop-head", "reject-publish", "reject-publish-dlx")
@@ -1709,6 +1711,11 @@ def _queue_equivalent(
     for key in EQUIVALENCE_CHECKED_ARGS:
         new, old = arguments.get(key), queue.arguments.get(key)
         if new is None and old is None:
+            continue
+        if key == "x-queue-type" and {
+            _str_arg_of(arguments, key),
+            _str_arg_of(queue.arguments, key),
+        } <= {None, "classic"}:
             continue
         if new is None or old is None or _field_type(new) != _field_type(old) or new != old:
             fail(key, *_inequivalent_values(new, old))

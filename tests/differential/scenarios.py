@@ -2091,6 +2091,19 @@ _DC = "x-delivery-count"
             ["c", True, [[_DC, 1, "long"]]],
             ["a", True, [["app", "x", "str"], ["n", 1, "int"], [_DC, 2, "long"]]],
         ],
+        "redeclare_classic_as_quorum": _close(
+            "inequivalent arg 'x-queue-type' for queue '~qq_cl' in vhost '/': received the value 'quorum' of type 'longstr' but current is none"
+        ),
+        "redeclare_quorum_without_type": _close(
+            "inequivalent arg 'x-queue-type' for queue '~qq_eq' in vhost '/': received none but current is the value 'quorum' of type 'longstr'"
+        ),
+        "redeclare_quorum_as_classic": _close(
+            "inequivalent arg 'x-queue-type' for queue '~qq_eq' in vhost '/': received 'classic' but current is 'quorum'"
+        ),
+        "redeclare_plain_as_classic": "ok",
+        "redeclare_other_delivery_limit": _close(
+            "inequivalent arg 'x-delivery-limit' for queue '~qq_eq' in vhost '/': received '5' but current is '3'"
+        ),
         "delivery_limit_counts": [0, 1, None],
         "dead_lettered": {"body": "z", "reason": "delivery_limit", "has_delivery_count": False},
     }
@@ -2118,6 +2131,26 @@ def quorum_queues(run: Run) -> Observation:
                 run.name("qq_args"), durable=True, arguments={**QUORUM, **extra}
             )
         )
+
+    # redeclaring: x-queue-type must match, where absent and 'classic' are the same
+    eq, cl = run.name("qq_eq"), run.name("qq_cl")
+    setup = run.connect().channel()
+    setup.queue_declare(eq, durable=True, arguments={**QUORUM, "x-delivery-limit": 3})
+    setup.queue_declare(cl, durable=True)
+    for what, queue, arguments in (
+        ("redeclare_classic_as_quorum", cl, QUORUM),
+        ("redeclare_quorum_without_type", eq, None),
+        ("redeclare_quorum_as_classic", eq, {"x-queue-type": "classic"}),
+        ("redeclare_plain_as_classic", cl, {"x-queue-type": "classic"}),
+        ("redeclare_other_delivery_limit", eq, {**QUORUM, "x-delivery-limit": 5}),
+    ):
+        obs[what] = run.attempt(
+            lambda c, queue=queue, arguments=arguments: effects(
+                c.queue_declare(queue, durable=True, arguments=arguments)
+            )
+        )
+    setup.queue_delete(eq)
+    setup.queue_delete(cl)
 
     conn = run.connect()
     ch = conn.channel()
