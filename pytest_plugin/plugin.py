@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from amqpmock._loopthread import LOOP_KINDS
 from amqpmock.clocks import AdjustableClock
 from amqpmock.fake.broker import Broker
 from amqpmock.testing.harness import BrokerFixture
@@ -51,7 +52,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="seed for server-generated names (amq.gen-..., amq.ctag-...; ini amqpmock_seed)",
     )
+    group.addoption(
+        "--amqpmock-loop",
+        choices=LOOP_KINDS,
+        default=None,
+        help="the server thread's event loop: auto (uvloop when installed), asyncio or "
+        "uvloop (ini amqpmock_loop)",
+    )
     parser.addini("amqpmock_host", "address the fake broker listens on", default=DEFAULT_HOST)
+    parser.addini(
+        "amqpmock_loop", "the server thread's event loop: auto, asyncio or uvloop", default="auto"
+    )
     parser.addini("amqpmock_port", "port of the fake broker (0: a free port)", default="0")
     parser.addini("amqpmock_seed", "seed for server-generated names", default="0")
     parser.addini(
@@ -102,11 +113,20 @@ def amqpmock_server(pytestconfig: pytest.Config) -> Iterator[object]:
         users=_users(pytestconfig),
         vhosts=[str(v) for v in pytestconfig.getini("amqpmock_vhosts")],
     )
-    server = ServerThread(
-        broker=broker,
-        host=_setting(pytestconfig, "amqpmock_host"),
-        port=int(_setting(pytestconfig, "amqpmock_port")),
-    )
+    loop = _setting(pytestconfig, "amqpmock_loop")
+    if loop not in LOOP_KINDS:
+        raise pytest.UsageError(
+            f"amqpmock_loop: expected one of {', '.join(LOOP_KINDS)}, got {loop!r}"
+        )
+    try:
+        server = ServerThread(
+            broker=broker,
+            host=_setting(pytestconfig, "amqpmock_host"),
+            port=int(_setting(pytestconfig, "amqpmock_port")),
+            loop=loop,
+        )
+    except RuntimeError as exc:  # uvloop asked for and missing
+        raise pytest.UsageError(f"amqpmock_loop: {exc}") from exc
     with server:
         server.clock = clock  # type: ignore[attr-defined]
         yield server

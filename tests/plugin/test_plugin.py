@@ -157,6 +157,40 @@ def test_bad_users_ini_is_a_usage_error(pytester: pytest.Pytester) -> None:
     assert result.ret != 0
 
 
+@pytest.mark.parametrize(("how", "loop"), [("option", "asyncio"), ("ini", "uvloop")])
+def test_the_server_threads_loop_can_be_chosen(
+    pytester: pytest.Pytester, how: str, loop: str
+) -> None:
+    pytester.makepyfile(
+        f"""
+        import asyncio, pika
+
+        def test_loop(amqp_broker, amqp_url, amqpmock_server):
+            conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
+            conn.channel().queue_declare("q")
+            conn.close()
+            kind = amqpmock_server.call(lambda: type(asyncio.get_running_loop()).__module__)
+            assert kind.startswith("{loop}")
+        """
+    )
+    if how == "option":
+        result = pytester.runpytest("-p", "no:cacheprovider", "--amqpmock-loop", loop)
+    else:
+        pytester.makeini(f"[pytest]\namqpmock_loop = {loop}\n")
+        result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_bad_loop_ini_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\namqpmock_loop = trio\n")
+    pytester.makepyfile("def test_x(amqp_url):\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(
+        ["*amqpmock_loop: expected one of auto, asyncio, uvloop, got 'trio'*"]
+    )
+    assert result.ret != 0
+
+
 def test_xdist_workers_are_isolated(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
