@@ -38,12 +38,12 @@ def _listen(text: str) -> tuple[str, int]:
 
 
 async def record(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    """Record until SIGINT/SIGTERM, then write the cassette. Returns the exit code."""
     # here, not at the top: ``amqpmock serve`` imports this module for the arguments only
     from amqpmock.cassette._errors import CassetteError
     from amqpmock.proxy._server import RecordingProxy
     from amqpmock.proxy._url import UpstreamURLError, parse_upstream_url
 
-    """Record until SIGINT/SIGTERM, then write the cassette. Returns the exit code."""
     try:
         upstream = parse_upstream_url(args.upstream)
         host, port = _listen(args.listen)
