@@ -28,9 +28,9 @@ import contextlib
 import datetime
 import decimal as _decimal
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pamqp import base, commands, constants, decode, encode, frame, header, heartbeat
 from pamqp.commands import Basic
@@ -246,6 +246,8 @@ def unexpected_frame_for(item: HeaderFrame | BodyFrame | HeartbeatFrame) -> AMQP
 
 
 _CACHE_SIZE = 256
+K = TypeVar("K")
+V = TypeVar("V")
 _BASIC_CLASS = (60).to_bytes(2, "big")
 _FRAME_HEAD = struct.Struct(">BHI")  # frame type, channel, payload size
 _ACK_IDS = struct.pack(">HH", 60, 80)  # Basic.Ack's class and method ids
@@ -274,14 +276,7 @@ def _argument_octets(method: base.Frame, payload: bytes, offset: int) -> int:
 
 def _property_octets(properties: Basic.Properties, wire: bytes) -> int:
     """How many octets of ``wire`` (flag words, then values) the properties take."""
-    flags, offset, word_index = 0, 0, 0
-    while True:
-        (word,) = struct.unpack_from(">H", wire, offset)
-        offset += 2
-        flags |= (word & 0xFFFE) << (16 * word_index)
-        word_index += 1
-        if not word & 1:
-            break
+    flags, offset = _property_flags(wire)
     for name in properties.__slots__:
         if flags & properties.flags[name]:
             consumed, _ = decode.by_type(wire[offset:], properties.amqp_type(name))
@@ -314,11 +309,10 @@ def _basic_properties(wire: bytes) -> Basic.Properties | None:
     error RabbitMQ gives.
     """
     try:
-        (flags,) = struct.unpack_from(">H", wire)
-        if flags & 1:
+        flags, offset = _property_flags(wire)
+        if flags >> 16:
             return None
         properties = Basic.Properties()
-        offset = 2
         for name, flag, read in _PROPERTY_READERS:
             if flags & flag:
                 consumed, value = read(wire[offset:])
@@ -330,6 +324,14 @@ def _basic_properties(wire: bytes) -> Basic.Properties | None:
         return None
     _remember_wire(properties, wire)
     return properties
+
+
+def _cache(cache: dict[K, V], key: K, value: V, size: int = _CACHE_SIZE) -> V:
+    """Remember ``value`` under ``key``; a full cache is emptied first."""
+    if len(cache) >= size:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def _raw_frame(frame_type: int, channel: int, payload: bytes) -> bytes:
@@ -442,9 +444,7 @@ class FrameReader:
                 if properties is None:
                     properties = _basic_properties(wire)
                     if properties is not None:
-                        if len(self._properties_cache) >= _CACHE_SIZE:
-                            self._properties_cache.clear()
-                        self._properties_cache[wire] = properties
+                        _cache(self._properties_cache, wire, properties)
                 if properties is not None:
                     content = header.ContentHeader(
                         int.from_bytes(payload[2:4], "big"),
@@ -469,9 +469,7 @@ class FrameReader:
                     value.properties.headers = _typed_headers(payload)
             if payload[0:2] == _BASIC_CLASS:
                 _remember_wire(value.properties, wire)
-            if len(self._properties_cache) >= _CACHE_SIZE:
-                self._properties_cache.clear()
-            self._properties_cache[wire] = value.properties
+            _cache(self._properties_cache, wire, value.properties)
             return HeaderFrame(channel, value, payload)
         if frame_type == constants.FRAME_HEARTBEAT and not payload:
             return HeartbeatFrame(channel)
@@ -511,9 +509,7 @@ class FrameReader:
             error = capped_error(FRAME_ERROR, text, class_id, method_id)
             return BadFrame(channel, error, in_sync=True)
         if isinstance(value, Basic.Publish):
-            if len(self._publish_cache) >= _CACHE_SIZE:
-                self._publish_cache.clear()
-            self._publish_cache[payload] = value
+            _cache(self._publish_cache, payload, value)
         return MethodFrame(channel, value)
 
 
@@ -675,9 +671,7 @@ def _header_frame(channel: int, properties: Basic.Properties | None, size: int) 
     if hit is not None and hit[0] is properties:
         return hit[1]
     encoded = frame.marshal(_TypedContentHeader(0, size, properties), channel)
-    if len(_HEADER_CACHE) >= 4096:
-        _HEADER_CACHE.clear()
-    _HEADER_CACHE[key] = (properties, encoded)
+    _cache(_HEADER_CACHE, key, (properties, encoded), 4096)
     return encoded
 
 
@@ -700,10 +694,7 @@ def _deliver_frame(channel: int, method: Basic.Deliver, tag: int) -> bytes:
         # frame head (7), class and method ids (4), consumer-tag (1 + length), then the
         # delivery tag's eight octets
         at = FRAME_HEADER_SIZE + 4 + 1 + template[FRAME_HEADER_SIZE + 4]
-        parts = template[:at], template[at + 8 :]
-        if len(_DELIVER_CACHE) >= 4096:
-            _DELIVER_CACHE.clear()
-        _DELIVER_CACHE[key] = parts
+        parts = _cache(_DELIVER_CACHE, key, (template[:at], template[at + 8 :]), 4096)
     return parts[0] + tag.to_bytes(8, "big") + parts[1]
 
 
@@ -722,17 +713,12 @@ def encode_content(
     size = len(payload)
     parts: list[bytes | memoryview] = [first, _header_frame(channel, properties, size)]
     chunk = (frame_max - FRAME_OVERHEAD) if frame_max else size or 1
-    if size <= chunk:
-        if size:
-            parts += (
-                _FRAME_HEAD.pack(constants.FRAME_BODY, channel, size),
-                payload,
-                _FRAME_END_OCTET,
-            )
-        return b"".join(parts)
-    view = memoryview(payload)
-    for start in range(0, size, chunk):
-        piece = view[start : start + chunk]
+    if size <= chunk:  # the common case: one body frame (none for an empty body)
+        pieces: Iterable[bytes | memoryview] = (payload,) if size else ()
+    else:
+        view = memoryview(payload)
+        pieces = (view[start : start + chunk] for start in range(0, size, chunk))
+    for piece in pieces:
         parts += (
             _FRAME_HEAD.pack(constants.FRAME_BODY, channel, len(piece)),
             piece,
@@ -848,16 +834,22 @@ def _decode_array(data: bytes) -> tuple[int, list[Any]]:
     return end, items
 
 
-def _property_offsets(data: bytes) -> tuple[int, int]:
-    """(flags, offset of the headers table) in a content header's property list."""
+def _property_flags(data: bytes) -> tuple[int, int]:
+    """(flags, offset past the flag words) of a content header's property list; the
+    continuation bits are left out of the flags."""
     flags, offset, word_index = 0, 0, 0
     while True:
         (word,) = struct.unpack_from(">H", data, offset)
         offset += 2
-        flags |= word << (16 * word_index)
+        flags |= (word & 0xFFFE) << (16 * word_index)
         word_index += 1
         if not word & 1:
-            break
+            return flags, offset
+
+
+def _property_offsets(data: bytes) -> tuple[int, int]:
+    """(flags, offset of the headers table) in a content header's property list."""
+    flags, offset = _property_flags(data)
     for flag in (0x8000, 0x4000):  # content_type, content_encoding: short strings
         if flags & flag:
             offset += 1 + data[offset]
