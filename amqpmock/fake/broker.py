@@ -48,7 +48,7 @@ from amqpmock.errors import (
 )
 from amqpmock.fake.clock import Clock, VirtualClock
 from amqpmock.fake.commands import Command, SendContent, SendMethod
-from amqpmock.fake.model import Consumer, Entry, Exchange, Message, Queue
+from amqpmock.fake.model import Consumer, Entry, Exchange, Message, Queue, str_arg
 from amqpmock.fake.routing import EXCHANGE_TYPES, ExchangeType, TopicRouting
 
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
@@ -131,13 +131,6 @@ def _inequivalent_values(new: Any, old: Any) -> tuple[str, str]:
     if new is not None and old is not None:
         return f"'{_erl_value(new)}'", f"'{_erl_value(old)}'"
     return _describe_arg(new), _describe_arg(old)
-
-
-def _str_arg_of(arguments: dict[str, Any] | None, name: str) -> str | None:
-    value = (arguments or {}).get(name)
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    return value if isinstance(value, str) else None
 
 
 def _bool(value: bool) -> str:
@@ -1623,7 +1616,7 @@ def _queue_declare(b: Broker, ch: Channel, m: QueueMethods.Declare, p: Any, body
             return
         queue = b._queue(conn, name)
     else:
-        quorum = _str_arg_of(m.arguments, "x-queue-type") == "quorum"
+        quorum = str_arg(m.arguments, "x-queue-type") == "quorum"
         if name == "":
             if quorum:
                 raise ChannelError(
@@ -1713,8 +1706,8 @@ def _queue_equivalent(
         if new is None and old is None:
             continue
         if key == "x-queue-type" and {
-            _str_arg_of(arguments, key),
-            _str_arg_of(queue.arguments, key),
+            str_arg(arguments, key),
+            str_arg(queue.arguments, key),
         } <= {None, "classic"}:
             continue
         if new is None or old is None or _field_type(new) != _field_type(old) or new != old:

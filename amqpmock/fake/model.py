@@ -138,15 +138,15 @@ class Queue:
         self.expires: int | None = _int_arg(args, "x-expires")
         self.max_length: int | None = _int_arg(args, "x-max-length")
         self.max_length_bytes: int | None = _int_arg(args, "x-max-length-bytes")
-        self.overflow: str = _str_arg(args, "x-overflow") or "drop-head"
-        self.dlx: str | None = _str_arg(args, "x-dead-letter-exchange")
-        self.dlrk: str | None = _str_arg(args, "x-dead-letter-routing-key")
+        self.overflow: str = str_arg(args, "x-overflow") or "drop-head"
+        self.dlx: str | None = str_arg(args, "x-dead-letter-exchange")
+        self.dlrk: str | None = str_arg(args, "x-dead-letter-routing-key")
         max_priority = _int_arg(args, "x-max-priority")
         self.max_priority: int | None = min(max_priority, 255) if max_priority else None
         self.single_active = bool(args.get("x-single-active-consumer", False))
         # quorum queues: returned messages go to the back, deliveries carry
         # x-delivery-count, and x-delivery-limit dead-letters a message returned too often
-        self.quorum = _str_arg(args, "x-queue-type") == "quorum"
+        self.quorum = str_arg(args, "x-queue-type") == "quorum"
         self.delivery_limit: int | None = (
             _int_arg(args, "x-delivery-limit") if self.quorum else None
         )
@@ -320,14 +320,6 @@ class Queue:
         the highest x-priority (RabbitMQ's consumer priorities)."""
         consumers = self.active_consumers()
         n = len(consumers)
-        if not self.consumer_priorities:
-            for i in range(n):
-                idx = (self._rr + i) % n
-                consumer = consumers[idx]
-                if consumer.has_capacity():
-                    self._rr = idx + 1
-                    return consumer
-            return None
         best: Consumer | None = None
         best_idx = 0
         for i in range(n):
@@ -335,6 +327,8 @@ class Queue:
             consumer = consumers[idx]
             if (best is None or consumer.priority > best.priority) and consumer.has_capacity():
                 best, best_idx = consumer, idx
+                if not self.consumer_priorities:
+                    break  # all of priority 0: the first that can take it
         if best is not None:
             self._rr = best_idx + 1
         return best
@@ -357,8 +351,9 @@ def _int_arg(args: dict[str, Any], name: str) -> int | None:
     return value
 
 
-def _str_arg(args: dict[str, Any], name: str) -> str | None:
-    value = args.get(name)
+def str_arg(args: dict[str, Any] | None, name: str) -> str | None:
+    """A string argument (pamqp hands longstr values out as str or bytes), else None."""
+    value = (args or {}).get(name)
     if isinstance(value, bytes):
         value = value.decode()
     return value if isinstance(value, str) else None
