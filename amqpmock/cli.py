@@ -14,6 +14,8 @@ import contextlib
 import sys
 from collections.abc import Callable, Sequence
 
+from amqpmock._loopthread import LOOP_KINDS, run_on_loop
+
 __all__ = ["build_parser", "main"]
 
 Command = Callable[[argparse.Namespace], int]
@@ -27,7 +29,6 @@ def _user(value: str) -> tuple[str, str]:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from amqpmock._loopthread import run_on_loop
     from amqpmock.server import AMQPServer
 
     users = dict(args.user) if args.user else None
@@ -51,7 +52,6 @@ def _listen(value: str) -> tuple[str, int]:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from amqpmock._loopthread import run_on_loop
     from amqpmock.cassette import CassetteError, load_cassette
     from amqpmock.fake.broker import Broker
     from amqpmock.replay import ReplayEngine, ReplayError
@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--loop",
-        choices=("auto", "asyncio", "uvloop"),
+        choices=LOOP_KINDS,
         default="auto",
         help="event loop (auto: uvloop when installed, else asyncio)",
     )

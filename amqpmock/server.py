@@ -353,8 +353,7 @@ class _Link(asyncio.Protocol):
             return
         self.transport.resume_reading()
         if self.conn is not None:
-            self.conn.set_writable(True)
-            self.server._wake_writer()
+            self.conn.set_writable(True)  # what it delivers wakes the writer as any output
 
 
 def _add_users_and_vhosts(
