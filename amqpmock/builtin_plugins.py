@@ -26,7 +26,7 @@ class BuiltinDecoders:
 
 
 def _conventions() -> object:
-    from amqpmock.rpc import BuiltinConventions
+    from amqpmock.testing.rpc import BuiltinConventions
 
     return BuiltinConventions()
 

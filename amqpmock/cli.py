@@ -14,7 +14,7 @@ import contextlib
 import sys
 from collections.abc import Callable, Sequence
 
-from amqpmock._loopthread import LOOP_KINDS, run_on_loop
+from amqpmock.wire.loopthread import LOOP_KINDS, run_on_loop
 
 __all__ = ["build_parser", "main"]
 
@@ -29,7 +29,7 @@ def _user(value: str) -> tuple[str, str]:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from amqpmock.server import AMQPServer
+    from amqpmock.wire.server import AMQPServer
 
     users = dict(args.user) if args.user else None
     vhosts = ["/", *(v for v in args.vhost or () if v != "/")]
@@ -55,7 +55,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     from amqpmock.cassette import CassetteError, load_cassette
     from amqpmock.fake.broker import Broker
     from amqpmock.replay import ReplayEngine, ReplayError
-    from amqpmock.server import AMQPServer, MonotonicClock
+    from amqpmock.wire.server import AMQPServer, MonotonicClock
 
     try:
         cassette = load_cassette(args.cassette)
@@ -87,13 +87,13 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from amqpmock._view_cli import run_show
+    from amqpmock.view._cli import run_show
 
     return run_show(args)
 
 
 def _cmd_diagram(args: argparse.Namespace) -> int:
-    from amqpmock._view_cli import run_diagram
+    from amqpmock.view._cli import run_diagram
 
     return run_diagram(args)
 
@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_record_arguments(record)
     record.set_defaults(handler=_cmd_record)
 
-    from amqpmock._view_cli import add_diagram_arguments, add_show_arguments
+    from amqpmock.view._cli import add_diagram_arguments, add_show_arguments
 
     show = commands.add_parser(
         "show",

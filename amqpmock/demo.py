@@ -14,8 +14,8 @@ import time
 from typing import Any
 
 from amqpmock.fake.broker import Broker
-from amqpmock.inspection import TrafficRecorder
-from amqpmock.server import MonotonicClock, ServerThread
+from amqpmock.testing.inspection import TrafficRecorder
+from amqpmock.wire.server import MonotonicClock, ServerThread
 
 TOPIC, HOST, CONTROL = "dhcp_agent", "node-1", "neutron"
 

@@ -1,6 +1,6 @@
 """The wire server's own cost per message, without sockets or an event loop.
 
-The sans-IO protocol (``amqpmock.protocol``) is fed the exact bytes a client sends and
+The sans-IO protocol (``amqpmock.wire.protocol``) is fed the exact bytes a client sends and
 its output is taken as bytes, so what is timed is the server's whole per-message path
 (frame cutting, decoding, content assembly, the broker core, encoding) and nothing
 else. Two workloads, each message with its own message_id as aio-pika sends:
@@ -29,9 +29,9 @@ from typing import Any
 from pamqp import body, frame, header
 from pamqp.commands import Basic, Channel, Connection, Queue
 
-from amqpmock.codec import PROTOCOL_HEADER, FrameReader, MethodFrame
 from amqpmock.fake import Broker
-from amqpmock.protocol import AMQPConnection, Switchboard
+from amqpmock.wire.codec import PROTOCOL_HEADER, FrameReader, MethodFrame
+from amqpmock.wire.protocol import AMQPConnection, Switchboard
 
 NOW = 1000.0
 

@@ -62,8 +62,8 @@ import pika
 import pika.exceptions
 from aio_pika.abc import AbstractIncomingMessage
 
-from amqpmock.server import AMQPServer, ServerThread
 from amqpmock.testing.rabbitmq import RabbitMQNode, free_port
+from amqpmock.wire.server import AMQPServer, ServerThread
 
 FAKE_MODES = ("loop", "thread", "process")
 CLK_TCK = os.sysconf("SC_CLK_TCK")

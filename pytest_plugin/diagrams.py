@@ -29,8 +29,8 @@ from typing import Any
 
 import pytest
 
-from amqpmock.flows import TrafficContext, flow_from_records
 from amqpmock.testing.harness import BrokerFixture
+from amqpmock.view.flows import TrafficContext, flow_from_records
 
 __all__ = ["diagram_file_name", "pytest_addoption"]
 
@@ -131,7 +131,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
 
 def _write(directory: Path, nodeid: str, fixture: BrokerFixture, context: TrafficContext) -> Path:
     from amqpmock.cassette import write_text_atomic
-    from amqpmock.diagram import build_diagram, render_html
+    from amqpmock.view.diagram import build_diagram, render_html
 
     flow = fixture.server.call(
         lambda: flow_from_records(list(fixture.recorder.records), context, title=nodeid)

@@ -17,10 +17,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from amqpmock._loopthread import LOOP_KINDS
 from amqpmock.clocks import AdjustableClock
 from amqpmock.fake.broker import Broker
 from amqpmock.testing.harness import BrokerFixture
+from amqpmock.wire.loopthread import LOOP_KINDS
 
 from . import cassettes
 from .cassettes import CassetteSession, amqp_cassette
@@ -101,7 +101,7 @@ def _users(config: pytest.Config) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def amqpmock_server(pytestconfig: pytest.Config) -> Iterator[object]:
     """The fake broker's server for this session (each xdist worker has its own)."""
-    from amqpmock.server import ServerThread
+    from amqpmock.wire.server import ServerThread
 
     clock = AdjustableClock()
     from amqpmock.hookspecs import get_plugin_manager

@@ -4,7 +4,7 @@ Rules this module keeps:
 - Only the safe loader (the C one when PyYAML has it), extended with tags for AMQP
   field values plain YAML cannot tell apart: ``!decimal``, and the narrow integer and
   float types header tables keep (``!int8`` ... ``!uint32``, ``!float32``; see
-  ``amqpmock.codec``). Nothing in a cassette can run code.
+  ``amqpmock.fieldtypes``). Nothing in a cassette can run code.
 - Writing is atomic: a temporary file in the same directory, fsync, then rename. A
   write that fails (including the secret check) leaves the previous cassette as it was.
 - Multi-line text is written as YAML block scalars so bodies read like the original.
@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from amqpmock import codec
+from amqpmock import fieldtypes
 from amqpmock.cassette._errors import CassetteError, CassetteFormatError, CassetteNotFound
 from amqpmock.cassette._model import Cassette
 from amqpmock.cassette._redact import check_secrets
@@ -87,13 +87,13 @@ def _represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
 
 # Header-table numbers that arrived narrower than RabbitMQ's own l / d types.
 FIELD_TAGS: dict[str, type[int] | type[float]] = {
-    "!int8": codec.Int8,
-    "!uint8": codec.UInt8,
-    "!int16": codec.Int16,
-    "!uint16": codec.UInt16,
-    "!int32": codec.Int32,
-    "!uint32": codec.UInt32,
-    "!float32": codec.Float32,
+    "!int8": fieldtypes.Int8,
+    "!uint8": fieldtypes.UInt8,
+    "!int16": fieldtypes.Int16,
+    "!uint16": fieldtypes.UInt16,
+    "!int32": fieldtypes.Int32,
+    "!uint32": fieldtypes.UInt32,
+    "!float32": fieldtypes.Float32,
 }
 
 

@@ -6,7 +6,7 @@ Rules this module keeps:
   headers (and the method id of channel-0 methods): it hands back the bytes up to the
   last complete frame, which lets the proxy always stop at a frame boundary and inject
   a clean ``Connection.Close`` if the upstream dies. Bytes are never changed.
-- ``StreamDecoder`` does the full decoding with ``amqpmock.codec`` (pamqp underneath,
+- ``StreamDecoder`` does the full decoding with ``amqpmock.wire.codec`` (pamqp underneath,
   the same codec the server uses) and merges content header and body frames into the
   method they belong to. It runs when a cassette is built, off the forwarding path.
 """
@@ -22,8 +22,8 @@ from typing import Any
 
 from pamqp import base
 
-from amqpmock import codec
 from amqpmock.errors import AMQPError
+from amqpmock.wire import codec
 
 FRAME_METHOD = 1
 FRAME_HEADER = 2
@@ -189,7 +189,7 @@ def property_values(props: base.BasicProperties) -> dict[str, Any]:
 class StreamDecoder:
     """Decodes one direction of a connection into ``DecodedMethod`` / ``HeartbeatSeen``.
 
-    A thin wrapper over the project's codec (``amqpmock.codec``: ``FrameReader`` and
+    A thin wrapper over the project's codec (``amqpmock.wire.codec``: ``FrameReader`` and
     ``ContentAssembler``), as a passive observer: no frame_max limit (the broker
     enforces its own), a protocol header at the start is skipped. Feed it the bytes in
     order; it keeps partial frames and content across calls. Raises ``DecodeError``

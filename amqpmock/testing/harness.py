@@ -20,9 +20,9 @@ from amqpmock.clocks import AdjustableClock
 from amqpmock.fake.broker import Broker
 from amqpmock.fake.model import Message
 from amqpmock.hookspecs import PluginManager, get_plugin_manager
-from amqpmock.inspection import ExchangeView, QueueView, Records, TrafficRecorder
-from amqpmock.inspection import assert_published as _assert_published
-from amqpmock.rpc import RPCStub
+from amqpmock.testing.inspection import ExchangeView, QueueView, Records, TrafficRecorder
+from amqpmock.testing.inspection import assert_published as _assert_published
+from amqpmock.testing.rpc import RPCStub
 
 T = TypeVar("T")
 

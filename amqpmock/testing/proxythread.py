@@ -10,9 +10,9 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TypeVar
 
-from amqpmock._loopthread import LoopThread
 from amqpmock.cassette import Cassette
 from amqpmock.proxy import RecordingProxy
+from amqpmock.wire.loopthread import LoopThread
 
 T = TypeVar("T")
 

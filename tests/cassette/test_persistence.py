@@ -187,7 +187,7 @@ def test_model_helpers() -> None:
 
 
 def test_header_field_types_survive(tmp_path: Path) -> None:
-    from amqpmock import codec
+    from amqpmock.wire import codec
 
     cassette = sample()
     headers = {"i": codec.Int32(5), "f": codec.Float32(0.5), "u": codec.UInt8(7), "l": 9}

@@ -3,7 +3,7 @@
 The expected observations were recorded from real RabbitMQ 3.10.8, so against the
 ``rabbitmq`` broker this suite documents RabbitMQ's behaviour and fails if a RabbitMQ
 release disagrees. To check the fake broker the same way, add one entry to ``BROKERS``
-naming a fixture that yields an AMQP URL (e.g. the wire server in ``amqpmock.server``).
+naming a fixture that yields an AMQP URL (e.g. the wire server in ``amqpmock.wire.server``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from typing import Any
 from pamqp import body, frame, header
 from pamqp.commands import Basic, Channel, Connection
 
-from amqpmock.codec import (
+from amqpmock.fake import Broker
+from amqpmock.wire.codec import (
     PROTOCOL_HEADER,
     BodyFrame,
     FrameReader,
@@ -21,8 +22,7 @@ from amqpmock.codec import (
     InboundFrame,
     MethodFrame,
 )
-from amqpmock.fake import Broker
-from amqpmock.protocol import AMQPConnection, ConnectionSettings, Switchboard
+from amqpmock.wire.protocol import AMQPConnection, ConnectionSettings, Switchboard
 
 CAPABILITIES = {
     "authentication_failure_close": True,

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from pamqp import frame
 from pamqp.commands import Channel, Connection
 
-from amqpmock.codec import PROTOCOL_HEADER, FrameReader, InboundFrame, MethodFrame
+from amqpmock.wire.codec import PROTOCOL_HEADER, FrameReader, InboundFrame, MethodFrame
 
 CAPABILITIES = {"authentication_failure_close": True, "connection.blocked": True}
 

@@ -16,8 +16,8 @@ import pika
 import pytest
 from pamqp.commands import Basic
 
-from amqpmock.codec import BodyFrame, HeaderFrame, MethodFrame
-from amqpmock.server import ServerThread
+from amqpmock.wire.codec import BodyFrame, HeaderFrame, MethodFrame
+from amqpmock.wire.server import ServerThread
 
 from .rawclient import RawClient
 

@@ -13,9 +13,9 @@ import pytest
 from pamqp import body, frame
 from pamqp.commands import Basic, Connection
 
-from amqpmock.codec import PROTOCOL_HEADER
-from amqpmock.protocol import ConnectionSettings
-from amqpmock.server import ServerThread
+from amqpmock.wire.codec import PROTOCOL_HEADER
+from amqpmock.wire.protocol import ConnectionSettings
+from amqpmock.wire.server import ServerThread
 
 from .rawclient import RawClient
 
@@ -160,7 +160,7 @@ def test_peers_vanishing_mid_frame_do_not_hurt_the_server(server: ServerThread) 
 def test_a_failing_handler_closes_only_its_own_connection(
     server: ServerThread, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from amqpmock.protocol import AMQPConnection
+    from amqpmock.wire.protocol import AMQPConnection
 
     original: Callable[..., None] = AMQPConnection.receive_data
 

@@ -17,7 +17,7 @@ import pika.exceptions
 import pytest
 from aio_pika.patterns import RPC
 
-from amqpmock.server import AMQPServer, ServerThread
+from amqpmock.wire.server import AMQPServer, ServerThread
 
 
 @pytest.fixture

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from pamqp import body, frame, header
 from pamqp.commands import Basic, Channel, Queue
 
-from amqpmock.codec import (
+from amqpmock.errors import AMQPError
+from amqpmock.fake.broker import copy_properties
+from amqpmock.wire.codec import (
     AssembledMethod,
     BadFrame,
     BodyFrame,
@@ -36,8 +38,6 @@ from amqpmock.codec import (
     erlang_binary_w,
     truncate_reply_text,
 )
-from amqpmock.errors import AMQPError
-from amqpmock.fake.broker import copy_properties
 
 
 def raw_frame(frame_type: int, channel: int, payload: bytes, end: int = 0xCE) -> bytes:

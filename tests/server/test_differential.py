@@ -16,9 +16,9 @@ import pytest
 from pamqp import body, encode, header
 from pamqp.commands import Basic, Channel, Connection, Queue
 
-from amqpmock.codec import PROTOCOL_HEADER, HeaderFrame, MethodFrame
-from amqpmock.server import ServerThread
 from amqpmock.testing.rabbitmq import RabbitMQNode
+from amqpmock.wire.codec import PROTOCOL_HEADER, HeaderFrame, MethodFrame
+from amqpmock.wire.server import ServerThread
 
 from .rawclient import RawClient
 

@@ -17,9 +17,9 @@ import pytest
 from pamqp import body, header
 from pamqp.commands import Basic, Confirm, Queue
 
-from amqpmock.codec import BodyFrame, HeaderFrame, MethodFrame
-from amqpmock.server import ServerThread
 from amqpmock.testing.rabbitmq import RabbitMQNode
+from amqpmock.wire.codec import BodyFrame, HeaderFrame, MethodFrame
+from amqpmock.wire.server import ServerThread
 
 from .rawclient import RawClient
 

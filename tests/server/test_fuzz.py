@@ -13,7 +13,7 @@ Every input is followed by an *ending*: either the peer hangs up (EOF), or a run
 is then itself a framing error. So the server must always come to an end, whatever
 state the input left it in.
 
-Two variants: sans-IO (``amqpmock.protocol`` fed directly, fast, many examples) and
+Two variants: sans-IO (``amqpmock.wire.protocol`` fed directly, fast, many examples) and
 over real sockets (``ServerThread``, fewer examples).
 """
 
@@ -37,7 +37,8 @@ from pamqp.base import Frame
 from pamqp.commands import Basic, Channel, Confirm, Connection, Exchange, Queue, Tx
 from pamqp.common import FieldTable
 
-from amqpmock.codec import (
+from amqpmock.errors import REPLY_NAMES
+from amqpmock.wire.codec import (
     FRAME_MAX,
     PROTOCOL_HEADER,
     BadFrame,
@@ -46,9 +47,8 @@ from amqpmock.codec import (
     MethodFrame,
     UnknownMethod,
 )
-from amqpmock.errors import REPLY_NAMES
-from amqpmock.protocol import ACCEPTED_HEADERS, AMQPConnection, ConnectionSettings, State
-from amqpmock.server import ServerThread
+from amqpmock.wire.protocol import ACCEPTED_HEADERS, AMQPConnection, ConnectionSettings, State
+from amqpmock.wire.server import ServerThread
 
 from .peer import Wire
 from .rawclient import CAPABILITIES

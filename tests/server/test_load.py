@@ -41,8 +41,8 @@ from pamqp import frame
 from pamqp.commands import Basic, Connection
 from yarl import URL
 
-from amqpmock.codec import PROTOCOL_HEADER
-from amqpmock.server import AMQPServer
+from amqpmock.wire.codec import PROTOCOL_HEADER
+from amqpmock.wire.server import AMQPServer
 
 QUEUES = [f"load.{i}" for i in range(10)]
 PUBLISHERS = 480

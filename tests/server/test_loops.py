@@ -11,8 +11,8 @@ import aio_pika
 import pika
 import pytest
 
-from amqpmock._loopthread import loop_factory
-from amqpmock.server import AMQPServer, ServerThread
+from amqpmock.wire.loopthread import loop_factory
+from amqpmock.wire.server import AMQPServer, ServerThread
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])

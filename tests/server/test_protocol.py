@@ -12,9 +12,9 @@ import pytest
 from pamqp import body, encode, frame, header
 from pamqp.commands import Basic, Channel, Connection, Queue
 
-from amqpmock.codec import PROTOCOL_HEADER, BodyFrame, HeaderFrame, MethodFrame
 from amqpmock.fake import Broker
-from amqpmock.protocol import (
+from amqpmock.wire.codec import PROTOCOL_HEADER, BodyFrame, HeaderFrame, MethodFrame
+from amqpmock.wire.protocol import (
     CHANNEL0_METHODS,
     SERVER_PROPERTIES,
     TRANSITIONS,

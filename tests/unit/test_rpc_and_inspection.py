@@ -8,8 +8,8 @@ import pytest
 
 from amqpmock.fake import Broker, LocalClient
 from amqpmock.hookspecs import get_plugin_manager
-from amqpmock.inspection import QueueView, TrafficRecorder, assert_published
-from amqpmock.rpc import RPCStub
+from amqpmock.testing.inspection import QueueView, TrafficRecorder, assert_published
+from amqpmock.testing.rpc import RPCStub
 
 
 def oslo_request(

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from amqpmock.cassette import Cassette
-from amqpmock.diagram import build_diagram, render_html
-from amqpmock.flows import flow_from_cassette
+from amqpmock.view.diagram import build_diagram, render_html
+from amqpmock.view.flows import flow_from_cassette
 
 from .conftest import Dom
 from .png import colour_counts, near, read_png

@@ -1,4 +1,4 @@
-"""``amqpmock.flows`` on hand-built cassettes (the cases the committed recordings do not
+"""``amqpmock.view.flows`` on hand-built cassettes (the cases the committed recordings do not
 hold: direct reply-to, a recorded RPC server, oslo failures, dead letters, multiple
 acks, broker errors, long repetitive sessions) and on a fake broker's records."""
 
@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from amqpmock.cassette import Cassette, CassetteConnection, Interaction, load_cassette
-from amqpmock.diagram import build_diagram, render_svg
 from amqpmock.fake import Broker, LocalClient
-from amqpmock.flows import (
+from amqpmock.testing.inspection import TrafficRecorder
+from amqpmock.view.diagram import build_diagram, render_svg
+from amqpmock.view.flows import (
     DIRECT_REPLY_TO,
     Closed,
     Connected,
@@ -34,8 +35,7 @@ from amqpmock.flows import (
     flow_from_cassette,
     flow_from_records,
 )
-from amqpmock.inspection import TrafficRecorder
-from amqpmock.timeline import render_timeline
+from amqpmock.view.timeline import render_timeline
 
 from .conftest import all_committed
 

@@ -11,8 +11,8 @@ import pytest
 
 from amqpmock.cassette import Cassette
 from amqpmock.cli import main
-from amqpmock.flows import flow_from_cassette
-from amqpmock.timeline import render_timeline
+from amqpmock.view.flows import flow_from_cassette
+from amqpmock.view.timeline import render_timeline
 
 from .conftest import all_committed, committed
 

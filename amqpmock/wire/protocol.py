@@ -31,7 +31,18 @@ from pamqp import base, decode
 from pamqp.commands import Basic
 from pamqp.commands import Connection as ConnectionMethods
 
-from amqpmock.codec import (
+from amqpmock.errors import (
+    ACCESS_REFUSED,
+    CHANNEL_ERROR,
+    CONNECTION_FORCED,
+    INTERNAL_ERROR,
+    NOT_ALLOWED,
+    AMQPError,
+    ConnectionError_,
+)
+from amqpmock.fake.broker import Broker, CoreConnection
+from amqpmock.fake.commands import CloseTransport, Command, SendContent, SendMethod
+from amqpmock.wire.codec import (
     FRAME_MAX,
     FRAME_MIN_SIZE,
     PROTOCOL_HEADER,
@@ -52,17 +63,6 @@ from amqpmock.codec import (
     truncate_reply_text,
     unexpected_frame_for,
 )
-from amqpmock.errors import (
-    ACCESS_REFUSED,
-    CHANNEL_ERROR,
-    CONNECTION_FORCED,
-    INTERNAL_ERROR,
-    NOT_ALLOWED,
-    AMQPError,
-    ConnectionError_,
-)
-from amqpmock.fake.broker import Broker, CoreConnection
-from amqpmock.fake.commands import CloseTransport, Command, SendContent, SendMethod
 
 __all__ = [
     "CHANNEL0_METHODS",

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from amqpmock.cassette import Cassette
-from amqpmock.flows import (
+from amqpmock.view.flows import (
     DIRECT_REPLY_TO,
     Closed,
     Connected,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from amqpmock.cassette import Cassette
-from amqpmock.flows import (
+from amqpmock.view.flows import (
     DIRECT_REPLY_TO,
     Closed,
     Connected,

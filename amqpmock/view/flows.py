@@ -1,7 +1,7 @@
 """Message flows: what a cassette (or a test's broker traffic) did, as ordered events.
 
-This is the model that ``amqpmock show`` (``amqpmock.timeline``) and
-``amqpmock diagram`` (``amqpmock.diagram``) draw. Two front ends build it:
+This is the model that ``amqpmock show`` (``amqpmock.view.timeline``) and
+``amqpmock diagram`` (``amqpmock.view.diagram``) draw. Two front ends build it:
 ``flow_from_cassette`` from a recorded cassette and ``flow_from_records`` from the
 ``TrafficRecorder`` records of a test's fake broker.
 
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from amqpmock.cassette import REDACTED, Cassette, Interaction
 
 if TYPE_CHECKING:
-    from amqpmock.inspection import Record
+    from amqpmock.testing.inspection import Record
 
 __all__ = [
     "DEFAULT_EXCHANGE",

@@ -1,4 +1,4 @@
-"""The asyncio adapter: sockets in, ``amqpmock.protocol`` in the middle, sockets out.
+"""The asyncio adapter: sockets in, ``amqpmock.wire.protocol`` in the middle, sockets out.
 
 Rules this module keeps:
 - It is thin. Everything about AMQP is in the sans-IO protocol (``Switchboard`` and
@@ -34,10 +34,10 @@ from types import TracebackType
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
-from amqpmock._loopthread import LoopThread
 from amqpmock.fake.broker import Broker
 from amqpmock.fake.clock import VirtualClock
-from amqpmock.protocol import AMQPConnection, ConnectionSettings, Switchboard
+from amqpmock.wire.loopthread import LoopThread
+from amqpmock.wire.protocol import AMQPConnection, ConnectionSettings, Switchboard
 
 __all__ = ["AMQPServer", "MonotonicClock", "ServerThread"]
 

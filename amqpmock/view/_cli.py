@@ -1,5 +1,5 @@
-"""``amqpmock show`` and ``amqpmock diagram``: the I/O around ``amqpmock.timeline`` and
-``amqpmock.diagram`` (read the cassette, print or write the result).
+"""``amqpmock show`` and ``amqpmock diagram``: the I/O around ``amqpmock.view.timeline`` and
+``amqpmock.view.diagram`` (read the cassette, print or write the result).
 
 The arguments are defined here (``add_show_arguments``, ``add_diagram_arguments``) so
 ``amqpmock/cli.py`` only registers the two subparsers.
@@ -43,7 +43,7 @@ def add_diagram_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from amqpmock.cassette import CassetteError, load_cassette
-    from amqpmock.timeline import render_cassette
+    from amqpmock.view.timeline import render_cassette
 
     try:
         cassette = load_cassette(args.path)
@@ -56,8 +56,8 @@ def run_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def run_diagram(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from amqpmock.cassette import CassetteError, load_cassette, write_text_atomic
-    from amqpmock.diagram import build_diagram, render_html, render_svg
-    from amqpmock.flows import flow_from_cassette
+    from amqpmock.view.diagram import build_diagram, render_html, render_svg
+    from amqpmock.view.flows import flow_from_cassette
 
     target = Path(args.output)
     suffix = target.suffix.lower()

@@ -30,7 +30,7 @@ import decimal as _decimal
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from pamqp import base, commands, constants, decode, encode, frame, header, heartbeat
 from pamqp.commands import Basic
@@ -42,6 +42,7 @@ from amqpmock.errors import (
     AMQPError,
     amqp_error,
 )
+from amqpmock.fieldtypes import FieldInt, Float32, Int8, Int16, Int32, UInt8, UInt16, UInt32
 
 __all__ = [
     "FRAME_MAX",
@@ -730,58 +731,7 @@ def encode_content(
 # -- header tables, as RabbitMQ passes them on --------------------------------------------
 
 
-class _FieldInt(int):
-    field_type: ClassVar[bytes]
-    _pack: ClassVar[struct.Struct]
-
-    def __repr__(self) -> str:
-        return int.__repr__(self)
-
-
-class Int8(_FieldInt):
-    """An integer that arrived as a ``b`` (signed 8-bit) table field."""
-
-    field_type = b"b"
-    _pack = struct.Struct(">b")
-
-
-class UInt8(_FieldInt):
-    field_type = b"B"
-    _pack = struct.Struct(">B")
-
-
-class Int16(_FieldInt):
-    field_type = b"s"
-    _pack = struct.Struct(">h")
-
-
-class UInt16(_FieldInt):
-    field_type = b"u"
-    _pack = struct.Struct(">H")
-
-
-class Int32(_FieldInt):
-    """An integer that arrived as an ``I`` (signed 32-bit) table field, as pika sends."""
-
-    field_type = b"I"
-    _pack = struct.Struct(">i")
-
-
-class UInt32(_FieldInt):
-    field_type = b"i"
-    _pack = struct.Struct(">I")
-
-
-class Float32(float):
-    """A float that arrived as an ``f`` (32-bit) table field."""
-
-    field_type: ClassVar[bytes] = b"f"
-
-    def __repr__(self) -> str:
-        return float.__repr__(self)
-
-
-_TYPED_INTS: dict[bytes, type[_FieldInt]] = {
+_TYPED_INTS: dict[bytes, type[FieldInt]] = {
     cls.field_type: cls for cls in (Int8, UInt8, Int16, UInt16, Int32, UInt32)
 }
 
@@ -868,7 +818,7 @@ def _typed_headers(payload: bytes) -> dict[str, Any]:
 def _encode_value(value: Any) -> bytes:
     if isinstance(value, bool):
         return b"t" + encode.boolean(value)
-    if isinstance(value, _FieldInt):
+    if isinstance(value, FieldInt):
         return value.field_type + value._pack.pack(value)
     if isinstance(value, int):
         return b"l" + encode.long_long_int(value)
