@@ -53,7 +53,7 @@ def _listen(value: str) -> tuple[str, int]:
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from amqpmock.cassette import CassetteError, load_cassette
-    from amqpmock.fake.broker import Broker
+    from amqpmock.fake import Broker
     from amqpmock.replay import ReplayEngine, ReplayError
     from amqpmock.wire.server import AMQPServer, MonotonicClock
 

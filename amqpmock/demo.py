@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from amqpmock.fake.broker import Broker
+from amqpmock.fake import Broker
 from amqpmock.testing.inspection import TrafficRecorder
 from amqpmock.wire.server import MonotonicClock, ServerThread
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from amqpmock.clocks import AdjustableClock
-from amqpmock.fake.broker import Broker
+from amqpmock.fake import Broker
 from amqpmock.testing.harness import BrokerFixture
 from amqpmock.wire.loopthread import LOOP_KINDS
 

@@ -1,6 +1,6 @@
 """The broker core: a pure, synchronous fake of RabbitMQ (see broker.py's rules)."""
 
-from amqpmock.fake.broker import DIRECT_REPLY_TO, Broker, Channel, CoreConnection, VHost
+from amqpmock.fake._broker import DIRECT_REPLY_TO, Broker, Channel, CoreConnection, VHost, copy_properties
 from amqpmock.fake.client import (
     ChannelClosed,
     ConnectionClosed,
@@ -34,4 +34,5 @@ __all__ = [
     "SendMethod",
     "VHost",
     "VirtualClock",
+    "copy_properties",
 ]

@@ -17,7 +17,7 @@ from pamqp.commands import Channel as ChannelMethods
 from pamqp.commands import Connection as ConnectionMethods
 
 from amqpmock.errors import AMQPError
-from amqpmock.fake.broker import Broker, CoreConnection
+from amqpmock.fake._broker import Broker, CoreConnection
 from amqpmock.fake.commands import Command, SendContent, SendMethod
 
 CLIENT_CAPABILITIES = {

@@ -21,7 +21,7 @@ from pamqp.commands import Basic
 from amqpmock.fake.routing import ExchangeType
 
 if TYPE_CHECKING:
-    from amqpmock.fake.broker import Channel, CoreConnection
+    from amqpmock.fake._broker import Channel, CoreConnection
 
 
 @dataclass(slots=True, eq=False)

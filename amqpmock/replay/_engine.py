@@ -28,7 +28,7 @@ from pamqp.commands import Basic
 
 from amqpmock.cassette import Cassette, Interaction
 from amqpmock.errors import PRECONDITION_FAILED, AMQPMockError, ChannelError
-from amqpmock.fake.broker import DIRECT_REPLY_TO, Broker, CoreConnection
+from amqpmock.fake import DIRECT_REPLY_TO, Broker, CoreConnection
 from amqpmock.fake.model import Message
 from amqpmock.replay._values import (
     VOLATILE_PROPERTIES,

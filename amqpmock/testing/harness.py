@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 from pamqp.commands import Basic
 
 from amqpmock.clocks import AdjustableClock
-from amqpmock.fake.broker import Broker
+from amqpmock.fake import Broker
 from amqpmock.fake.model import Message
 from amqpmock.hookspecs import PluginManager, get_plugin_manager
 from amqpmock.testing.inspection import ExchangeView, QueueView, Records, TrafficRecorder

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from amqpmock.fake.broker import Broker
+from amqpmock.fake import Broker
 from amqpmock.fake.model import Message
 
 _MISSING: Any = object()

@@ -24,7 +24,7 @@ from typing import Any
 from pamqp.commands import Basic
 
 from amqpmock.errors import AMQPError, AMQPMockError
-from amqpmock.fake.broker import Broker
+from amqpmock.fake import Broker
 from amqpmock.fake.model import Message
 from amqpmock.hookspecs import RPCConvention, hookimpl
 

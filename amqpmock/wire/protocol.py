@@ -40,7 +40,7 @@ from amqpmock.errors import (
     AMQPError,
     ConnectionError_,
 )
-from amqpmock.fake.broker import Broker, CoreConnection
+from amqpmock.fake import Broker, CoreConnection
 from amqpmock.fake.commands import CloseTransport, Command, SendContent, SendMethod
 from amqpmock.wire.codec import (
     FRAME_MAX,

@@ -34,7 +34,7 @@ from types import TracebackType
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
-from amqpmock.fake.broker import Broker
+from amqpmock.fake import Broker
 from amqpmock.fake.clock import VirtualClock
 from amqpmock.wire.loopthread import LoopThread
 from amqpmock.wire.protocol import AMQPConnection, ConnectionSettings, Switchboard

@@ -12,7 +12,7 @@ from pamqp import body, frame, header
 from pamqp.commands import Basic, Channel, Queue
 
 from amqpmock.errors import AMQPError
-from amqpmock.fake.broker import copy_properties
+from amqpmock.fake import copy_properties
 from amqpmock.wire.codec import (
     AssembledMethod,
     BadFrame,
