@@ -1,6 +1,12 @@
-"""The broker core: a pure, synchronous fake of RabbitMQ (see broker.py's rules)."""
+"""The broker core: a pure, synchronous, deterministic fake of RabbitMQ (rules in ``_broker``).
 
-from amqpmock.fake._broker import DIRECT_REPLY_TO, Broker, Channel, CoreConnection, VHost, copy_properties
+Imports only ``amqpmock.errors``, pamqp and the standard library: no asyncio, sockets,
+threads or wall clocks, and nothing of the adapters (wire, proxy, replay, view, testing).
+"""
+
+from amqpmock.fake._broker import Broker
+from amqpmock.fake._connection import CoreConnection
+from amqpmock.fake._state import DIRECT_REPLY_TO, Channel, VHost, copy_properties
 from amqpmock.fake.client import (
     ChannelClosed,
     ConnectionClosed,

@@ -17,7 +17,8 @@ from pamqp.commands import Channel as ChannelMethods
 from pamqp.commands import Connection as ConnectionMethods
 
 from amqpmock.errors import AMQPError
-from amqpmock.fake._broker import Broker, CoreConnection
+from amqpmock.fake._broker import Broker
+from amqpmock.fake._connection import CoreConnection
 from amqpmock.fake.commands import Command, SendContent, SendMethod
 
 CLIENT_CAPABILITIES = {

@@ -21,7 +21,8 @@ from pamqp.commands import Basic
 from amqpmock.fake.routing import ExchangeType
 
 if TYPE_CHECKING:
-    from amqpmock.fake._broker import Channel, CoreConnection
+    from amqpmock.fake._connection import CoreConnection
+    from amqpmock.fake._state import Channel
 
 
 @dataclass(slots=True, eq=False)

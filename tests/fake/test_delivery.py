@@ -376,12 +376,12 @@ def test_publish_to_missing_and_internal_exchange(client: LocalClient) -> None:
 def test_a_bug_in_a_handler_becomes_541_not_a_crash(
     client: LocalClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from amqpmock.fake import broker as broker_module
+    from amqpmock.fake._handlers import HANDLERS
 
     def boom(*args: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(broker_module._HANDLERS, Basic.Qos, boom)
+    monkeypatch.setitem(HANDLERS, Basic.Qos, boom)
     ch = client.channel()
     with pytest.raises(ConnectionClosed) as err:
         ch.qos(1)
