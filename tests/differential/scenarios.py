@@ -22,12 +22,15 @@ from __future__ import annotations
 import contextlib
 import datetime
 import re
+import socket
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pamqp.exceptions
+import pamqp.frame
 import pika
 import pika.compat
 import pika.exceptions as pe
@@ -376,6 +379,7 @@ _QUEUE_REDECLARES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "durable_added": ({}, {"durable": True}),
     "durable_removed": ({"durable": True}, {}),
     "auto_delete_added": ({}, {"auto_delete": True}),
+    "auto_delete_removed": ({"auto_delete": True}, {}),
     "exclusive_added": ({}, {"exclusive": True}),
     "exclusive_removed": ({"exclusive": True}, {}),
     "ttl_added": ({}, {"arguments": {"x-message-ttl": 1000}}),
@@ -390,12 +394,20 @@ _QUEUE_REDECLARES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"arguments": {"x-message-ttl": "1000"}},
     ),
     "max_length_added": ({}, {"arguments": {"x-max-length": 5}}),
+    "max_length_changed": (
+        {"arguments": {"x-max-length": 5}},
+        {"arguments": {"x-max-length": 6}},
+    ),
+    "expires_added": ({}, {"arguments": {"x-expires": 10000}}),
+    "max_priority_added": ({}, {"arguments": {"x-max-priority": 5}}),
+    "overflow_added": ({}, {"arguments": {"x-overflow": "reject-publish"}}),
     "dlx_added": ({}, {"arguments": {"x-dead-letter-exchange": "dlx"}}),
     "dlx_changed": (
         {"arguments": {"x-dead-letter-exchange": "a"}},
         {"arguments": {"x-dead-letter-exchange": "b"}},
     ),
     "unknown_x_arg_added": ({}, {"arguments": {"x-foo": 1}}),
+    "non_x_arg_added": ({}, {"arguments": {"foo": 1}}),
 }
 
 
@@ -427,6 +439,12 @@ _QUEUE_REDECLARES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "channel_close": [
                 406,
                 f"{_INEQ} 'auto_delete' for queue '~q' in vhost '/': received 'true' but current is 'false'",
+            ]
+        },
+        "auto_delete_removed": {
+            "channel_close": [
+                406,
+                f"{_INEQ} 'auto_delete' for queue '~q' in vhost '/': received 'false' but current is 'true'",
             ]
         },
         "exclusive_added": {"channel_close": [405, _LOCKED]},
@@ -478,11 +496,53 @@ _QUEUE_REDECLARES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                 f"{_INEQ} 'x-dead-letter-exchange' for queue '~q' in vhost '/': received 'b' but current is 'a'",
             ]
         },
+        "max_length_changed": {
+            "channel_close": [
+                406,
+                f"{_INEQ} 'x-max-length' for queue '~q' in vhost '/': received '6' but current is '5'",
+            ]
+        },
+        "expires_added": {
+            "channel_close": [
+                406,
+                f"{_INEQ} 'x-expires' for queue '~q' in vhost '/': "
+                "received the value '10000' of type 'signedint' but current is none",
+            ]
+        },
+        "max_priority_added": {
+            "channel_close": [
+                406,
+                f"{_INEQ} 'x-max-priority' for queue '~q' in vhost '/': "
+                "received the value '5' of type 'signedint' but current is none",
+            ]
+        },
+        "overflow_added": {
+            "channel_close": [
+                406,
+                f"{_INEQ} 'x-overflow' for queue '~q' in vhost '/': "
+                "received the value 'reject-publish' of type 'longstr' but current is none",
+            ]
+        },
         "unknown_x_arg_added": "ok",
+        "non_x_arg_added": "ok",
         "invalid_ttl": {
             "channel_close": [
                 406,
                 "PRECONDITION_FAILED - invalid arg 'x-message-ttl' for queue '~bad' in vhost '/': "
+                "{value_negative,-1}",
+            ]
+        },
+        "invalid_ttl_type": {
+            "channel_close": [
+                406,
+                "PRECONDITION_FAILED - invalid arg 'x-message-ttl' for queue '~bad' in vhost '/': "
+                '"expected integer, got longstr"',
+            ]
+        },
+        "invalid_max_length": {
+            "channel_close": [
+                406,
+                "PRECONDITION_FAILED - invalid arg 'x-max-length' for queue '~bad' in vhost '/': "
                 "{value_negative,-1}",
             ]
         },
@@ -498,10 +558,33 @@ _QUEUE_REDECLARES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                 "PRECONDITION_FAILED - invalid arg 'x-expires' for queue '~bad' in vhost '/': {value_zero,0}",
             ]
         },
+        "invalid_max_priority": {
+            "channel_close": [
+                406,
+                "PRECONDITION_FAILED - invalid arg 'x-max-priority' for queue '~bad' in vhost '/': "
+                "{max_value_exceeded,300}",
+            ]
+        },
+        "invalid_queue_type": {
+            "channel_close": [
+                406,
+                "PRECONDITION_FAILED - invalid arg 'x-queue-type' for queue '~bad' in vhost '/': "
+                "\"unsupported queue type 'bogus'\"",
+            ]
+        },
+        # nowait asks for no declare-ok, not for no error
+        "reserved_name_nowait": {
+            "channel_close": [
+                403,
+                "ACCESS_REFUSED - queue name 'amq.bad' contains reserved prefix 'amq.*'",
+            ]
+        },
         "server_named": ["amq.gen-<id>", 30],
         "declare_ok_counts": [[3, 0], [0, 2], [0, 2]],
         "other_connection_exclusive": {
             "declare": {"channel_close": [405, _LOCKED]},
+            "passive": {"channel_close": [405, _LOCKED]},
+            "bind": {"channel_close": [405, _LOCKED]},
             "consume": {"channel_close": [405, _LOCKED]},
             "get": {"channel_close": [405, _LOCKED]},
             "purge": {"channel_close": [405, _LOCKED]},
@@ -523,10 +606,20 @@ def queue_declare(run: Run) -> Observation:
     bad = run.name("bad")
     for key, args in {
         "invalid_ttl": {"x-message-ttl": -1},
+        "invalid_ttl_type": {"x-message-ttl": "abc"},
+        "invalid_max_length": {"x-max-length": -1},
         "invalid_overflow": {"x-overflow": "nope"},
         "invalid_expires": {"x-expires": 0},
+        "invalid_max_priority": {"x-max-priority": 300},
+        "invalid_queue_type": {"x-queue-type": "bogus"},
     }.items():
         obs[key] = run.attempt(lambda ch, a=args: ch.queue_declare(bad, arguments=a))  # type: ignore[misc]
+
+    def nowait_reserved(ch: Any) -> None:
+        ch._impl._send_method(spec.Queue.Declare(queue="amq.bad", nowait=True))
+        sync(ch)
+
+    obs["reserved_name_nowait"] = run.attempt(nowait_reserved)
 
     name = run.channel().queue_declare("", exclusive=True).method.queue
     assert _GEN_RE.fullmatch(name), name
@@ -572,6 +665,8 @@ def queue_declare(run: Run) -> Observation:
 
     obs["other_connection_exclusive"] = {
         "declare": on_other(lambda c: c.queue_declare(exq)),
+        "passive": on_other(lambda c: c.queue_declare(exq, passive=True)),
+        "bind": on_other(lambda c: c.queue_bind(exq, "amq.direct", "k")),
         "consume": on_other(lambda c: c.basic_consume(exq, lambda *a: None)),
         "get": on_other(lambda c: c.basic_get(exq)),
         "purge": on_other(lambda c: c.queue_purge(exq)),
@@ -586,6 +681,9 @@ def queue_declare(run: Run) -> Observation:
         "unknown_type": {
             "connection_close": [503, "COMMAND_INVALID - unknown exchange type 'bogus'"]
         },
+        "unknown_x_type": {
+            "connection_close": [503, "COMMAND_INVALID - unknown exchange type 'x-foo'"]
+        },
         "type_changed": {
             "channel_close": [
                 406,
@@ -596,6 +694,12 @@ def queue_declare(run: Run) -> Observation:
             "channel_close": [
                 406,
                 f"{_INEQ} 'durable' for exchange '~x' in vhost '/': received 'true' but current is 'false'",
+            ]
+        },
+        "durable_removed": {
+            "channel_close": [
+                406,
+                f"{_INEQ} 'durable' for exchange '~x' in vhost '/': received 'false' but current is 'true'",
             ]
         },
         "auto_delete_added": {
@@ -610,11 +714,30 @@ def queue_declare(run: Run) -> Observation:
                 f"{_INEQ} 'internal' for exchange '~x' in vhost '/': received 'true' but current is 'false'",
             ]
         },
+        "internal_removed": {
+            "channel_close": [
+                406,
+                f"{_INEQ} 'internal' for exchange '~x' in vhost '/': received 'false' but current is 'true'",
+            ]
+        },
         "alternate_exchange_added": {
             "channel_close": [
                 406,
                 f"{_INEQ} 'alternate-exchange' for exchange '~x' in vhost '/': "
                 "received the value 'ae' of type 'longstr' but current is none",
+            ]
+        },
+        "alternate_exchange_changed": {
+            "channel_close": [
+                406,
+                f"{_INEQ} 'alternate-exchange' for exchange '~x' in vhost '/': received 'b' but current is 'a'",
+            ]
+        },
+        "alternate_exchange_removed": {
+            "channel_close": [
+                406,
+                f"{_INEQ} 'alternate-exchange' for exchange '~x' in vhost '/': "
+                "received none but current is the value 'a' of type 'longstr'",
             ]
         },
         "unknown_arg_added": "ok",
@@ -627,6 +750,9 @@ def queue_declare(run: Run) -> Observation:
                 403,
                 "ACCESS_REFUSED - exchange name 'amq.foo' contains reserved prefix 'amq.*'",
             ]
+        },
+        "reserved_name_passive": {
+            "channel_close": [404, "NOT_FOUND - no exchange 'amq.foo' in vhost '/'"]
         },
         "amq_direct_same": "ok",
         "amq_direct_topic": {
@@ -655,10 +781,17 @@ def queue_declare(run: Run) -> Observation:
             ]
         },
         "delete_missing": "ok",
+        "delete_missing_if_unused": "ok",
         "delete_amq_direct": {
             "channel_close": [
                 403,
                 "ACCESS_REFUSED - deletion of system exchange 'amq.direct' in vhost '/' not allowed",
+            ]
+        },
+        "delete_reserved_missing": {
+            "channel_close": [
+                403,
+                "ACCESS_REFUSED - deletion of system exchange 'amq.foo' in vhost '/' not allowed",
             ]
         },
         "delete_default": {
@@ -670,8 +803,15 @@ def queue_declare(run: Run) -> Observation:
         "delete_if_unused_in_use": {
             "channel_close": [406, "PRECONDITION_FAILED - exchange '~x' in vhost '/' in use"]
         },
+        # deleted (the passive declare after it fails): being a destination is not a use
+        "delete_if_unused_only_destination": {
+            "channel_close": [404, "NOT_FOUND - no exchange '~dest' in vhost '/'"]
+        },
         "auto_delete_after_unbind": {
             "channel_close": [404, "NOT_FOUND - no exchange '~ad' in vhost '/'"]
+        },
+        "auto_delete_after_queue_delete": {
+            "channel_close": [404, "NOT_FOUND - no exchange '~ad3' in vhost '/'"]
         },
         "auto_delete_never_bound": "ok",
     }
@@ -690,11 +830,18 @@ def exchange_declare(run: Run) -> Observation:
 
     obs: Observation = {
         "unknown_type": run.attempt(lambda ch: ch.exchange_declare(run.name("bad"), "bogus")),
+        "unknown_x_type": run.attempt(lambda ch: ch.exchange_declare(run.name("bad"), "x-foo")),
         "type_changed": redeclare({}, {"exchange_type": "topic"}),
         "durable_added": redeclare({}, {"durable": True}),
+        "durable_removed": redeclare({"durable": True}, {}),
         "auto_delete_added": redeclare({}, {"auto_delete": True}),
         "internal_added": redeclare({}, {"internal": True}),
+        "internal_removed": redeclare({"internal": True}, {}),
         "alternate_exchange_added": redeclare({}, {"arguments": {"alternate-exchange": "ae"}}),
+        "alternate_exchange_changed": redeclare(
+            {"arguments": {"alternate-exchange": "a"}}, {"arguments": {"alternate-exchange": "b"}}
+        ),
+        "alternate_exchange_removed": redeclare({"arguments": {"alternate-exchange": "a"}}, {}),
         "unknown_arg_added": redeclare({}, {"arguments": {"x-foo": "1"}}),
         "passive_missing": run.attempt(
             lambda ch: ch.exchange_declare(run.name("nope"), passive=True)
@@ -703,6 +850,9 @@ def exchange_declare(run: Run) -> Observation:
             lambda ch: effects(ch.exchange_declare("amq.direct", "topic", passive=True))
         ),
         "reserved_name": run.attempt(lambda ch: ch.exchange_declare("amq.foo")),
+        "reserved_name_passive": run.attempt(
+            lambda ch: ch.exchange_declare("amq.foo", passive=True)
+        ),
         "amq_direct_same": run.attempt(
             lambda ch: effects(ch.exchange_declare("amq.direct", "direct", durable=True))
         ),
@@ -731,7 +881,11 @@ def exchange_declare(run: Run) -> Observation:
     )
     obs["default_exchange_passive"] = run.attempt(lambda ch: ch.exchange_declare("", passive=True))
     obs["delete_missing"] = run.attempt(lambda ch: effects(ch.exchange_delete(run.name("nope"))))
+    obs["delete_missing_if_unused"] = run.attempt(
+        lambda ch: effects(ch.exchange_delete(run.name("nope"), if_unused=True))
+    )
     obs["delete_amq_direct"] = run.attempt(lambda ch: ch.exchange_delete("amq.direct"))
+    obs["delete_reserved_missing"] = run.attempt(lambda ch: ch.exchange_delete("amq.foo"))
     obs["delete_default"] = run.attempt(lambda ch: ch.exchange_delete(""))
 
     def in_use(ch: Any) -> None:
@@ -744,6 +898,19 @@ def exchange_declare(run: Run) -> Observation:
     obs["delete_if_unused_in_use"] = run.attempt(in_use)
     run.attempt(lambda ch: effects(ch.exchange_delete(x)))
 
+    dest = run.name("dest")
+
+    def only_destination(ch: Any) -> None:
+        # an exchange that is only the destination of a binding counts as unused
+        ch.exchange_declare(x)
+        ch.exchange_declare(dest)
+        ch.exchange_bind(dest, x, "k")
+        ch.exchange_delete(dest, if_unused=True)
+        ch.exchange_declare(dest, passive=True)
+
+    obs["delete_if_unused_only_destination"] = run.attempt(only_destination)
+    run.attempt(lambda ch: effects(ch.exchange_delete(x)))
+
     ad, q = run.name("ad"), run.name("adq")
 
     def auto_delete(ch: Any) -> None:
@@ -754,6 +921,16 @@ def exchange_declare(run: Run) -> Observation:
         ch.exchange_declare(ad, passive=True)
 
     obs["auto_delete_after_unbind"] = run.attempt(auto_delete)
+    ad3, q3 = run.name("ad3"), run.name("adq3")
+
+    def auto_delete_queue_gone(ch: Any) -> None:
+        ch.exchange_declare(ad3, auto_delete=True)
+        ch.queue_declare(q3, exclusive=True)
+        ch.queue_bind(q3, ad3, "k")
+        ch.queue_delete(q3)
+        ch.exchange_declare(ad3, passive=True)
+
+    obs["auto_delete_after_queue_delete"] = run.attempt(auto_delete_queue_gone)
     ad2 = run.name("ad2")
     obs["auto_delete_never_bound"] = run.attempt(
         lambda ch: effects(
@@ -794,13 +971,28 @@ def exchange_declare(run: Run) -> Observation:
         "e2e_missing_source": {
             "channel_close": [404, "NOT_FOUND - no exchange '~nope' in vhost '/'"]
         },
+        "e2e_missing_destination": {
+            "channel_close": [404, "NOT_FOUND - no exchange '~nope' in vhost '/'"]
+        },
         "e2e_default_destination": {
             "channel_close": [
                 403,
                 "ACCESS_REFUSED - operation not permitted on the default exchange",
             ]
         },
+        "e2e_default_source": {
+            "channel_close": [
+                403,
+                "ACCESS_REFUSED - operation not permitted on the default exchange",
+            ]
+        },
+        "bind_internal_exchange": "ok",
+        "bind_reserved_queue": {
+            "channel_close": [404, "NOT_FOUND - no queue 'amq.foo' in vhost '/'"]
+        },
         "delete_missing_queue": 0,
+        "delete_missing_queue_if_unused_if_empty": 0,
+        "delete_reserved_queue": 0,
         "delete_if_empty": {
             "channel_close": [406, "PRECONDITION_FAILED - queue '~q' in vhost '/' not empty"]
         },
@@ -837,8 +1029,24 @@ def bind_delete_purge(run: Run) -> Observation:
     obs["bind_twice_one_copy"] = len(get_all(ch, q))
     ch.queue_unbind(q, "amq.direct", run.name("k"))
     obs["e2e_missing_source"] = run.attempt(lambda c: c.exchange_bind("amq.direct", nope, "k"))
+    obs["e2e_missing_destination"] = run.attempt(
+        lambda c: c.exchange_bind(nope, "amq.direct", "k")
+    )
     obs["e2e_default_destination"] = run.attempt(lambda c: c.exchange_bind("", "amq.direct", "k"))
+    obs["e2e_default_source"] = run.attempt(lambda c: c.exchange_bind("amq.direct", "", "k"))
+    internal = run.name("internal")
+    obs["bind_internal_exchange"] = run.attempt(
+        lambda c: effects(
+            c.exchange_declare(internal, internal=True), c.queue_bind(q, internal, "k")
+        )
+    )
+    run.attempt(lambda c: effects(c.exchange_delete(internal)))
+    obs["bind_reserved_queue"] = run.attempt(lambda c: c.queue_bind("amq.foo", "amq.direct", "k"))
     obs["delete_missing_queue"] = ch.queue_delete(nope).method.message_count
+    obs["delete_missing_queue_if_unused_if_empty"] = ch.queue_delete(
+        nope, if_unused=True, if_empty=True
+    ).method.message_count
+    obs["delete_reserved_queue"] = ch.queue_delete("amq.foo").method.message_count
 
     def if_empty(c: Any) -> None:
         c.confirm_delivery()
@@ -871,10 +1079,19 @@ def bind_delete_purge(run: Run) -> Observation:
         "missing_exchange": {
             "channel_close": [404, "NOT_FOUND - no exchange '~nope' in vhost '/'"]
         },
+        "missing_exchange_mandatory": {
+            "channel_close": [404, "NOT_FOUND - no exchange '~nope' in vhost '/'"]
+        },
         "internal_exchange": {
             "channel_close": [
                 403,
                 "ACCESS_REFUSED - cannot publish to internal exchange '~int' in vhost '/'",
+            ]
+        },
+        "trace_exchange": {
+            "channel_close": [
+                403,
+                "ACCESS_REFUSED - cannot publish to internal exchange 'amq.rabbitmq.trace' in vhost '/'",
             ]
         },
         "mandatory_returns": [
@@ -897,9 +1114,19 @@ def publish_errors(run: Run) -> Observation:
         publish(ch, internal, "k", "x")
         sync(ch)
 
+    def to_missing_mandatory(ch: Any) -> None:
+        ch.basic_publish(nope, "k", b"x", mandatory=True)
+        sync(ch)
+
+    def to_trace(ch: Any) -> None:
+        publish(ch, "amq.rabbitmq.trace", "k", "x")
+        sync(ch)
+
     obs: Observation = {
         "missing_exchange": run.attempt(to_missing),
+        "missing_exchange_mandatory": run.attempt(to_missing_mandatory),
         "internal_exchange": run.attempt(to_internal),
+        "trace_exchange": run.attempt(to_trace),
     }
     run.attempt(lambda ch: effects(ch.exchange_delete(internal)))
     ch = run.channel()
@@ -1045,10 +1272,14 @@ def ack_errors(run: Run) -> Observation:
         "consumer_when_exclusive": {
             "channel_close": [403, "ACCESS_REFUSED - queue '~q' in vhost '/' in exclusive use"]
         },
+        "exclusive_when_exclusive": {
+            "channel_close": [403, "ACCESS_REFUSED - queue '~q' in vhost '/' in exclusive use"]
+        },
         "missing_queue": {"channel_close": [404, "NOT_FOUND - no queue '~nope' in vhost '/'"]},
         "empty_name_nothing_declared": {
             "channel_close": [404, "NOT_FOUND - no previously declared queue"]
         },
+        "empty_name_after_declare": ["to-last-declared"],
         "server_tag": "amq.ctag-<id>",
         "cancel_unknown_tag": "ok",
         "cancel_notify_on_queue_delete": ["t-cancel"],
@@ -1072,9 +1303,14 @@ def consume_errors(run: Run) -> Observation:
         ch.basic_consume(q, lambda *a: None, exclusive=True)
         run.channel().basic_consume(q, lambda *a: None)
 
+    def exclusive_when_exclusive(ch: Any) -> None:
+        ch.basic_consume(q, lambda *a: None, exclusive=True)
+        run.channel().basic_consume(q, lambda *a: None, exclusive=True)
+
     obs: Observation = {
         "duplicate_tag": run.attempt(duplicate),
         "exclusive_when_consumers": run.attempt(exclusive_when_consumers),
+        "exclusive_when_exclusive": run.attempt(exclusive_when_exclusive),
     }
     # the first run.attempt closed the shared connection (530); channels of the second died
     # with their connection only if it was the same one, so use fresh connections
@@ -1085,6 +1321,15 @@ def consume_errors(run: Run) -> Observation:
     obs["empty_name_nothing_declared"] = run.attempt(
         lambda ch: ch.basic_consume("", lambda *a: None)
     )
+
+    def empty_name_after_declare(ch: Any) -> list[Any]:
+        # '' names the queue last declared on the channel
+        declared = ch.queue_declare("", exclusive=True).method.queue
+        ch.confirm_delivery()
+        publish(ch, "", declared, "to-last-declared")
+        return [body for body, _r, _t in consume(run.conn, ch, "", 1, auto_ack=True)]
+
+    obs["empty_name_after_declare"] = run.attempt(empty_name_after_declare)
 
     # a consumer pika does not know about: own connection, closed before anything else
     tag_conn = run.connect()
@@ -1115,7 +1360,11 @@ def consume_errors(run: Run) -> Observation:
     return obs
 
 
-def _prefetch(run: Run, qos: list[tuple[int, bool]]) -> list[int]:
+def _prefetch(
+    run: Run, qos: list[tuple[int, bool]], *, after_first_consumer: bool = False
+) -> list[int]:
+    """Two consumers on queues of 5 messages each: how many each gets under ``qos``
+    (set before both consumers, or between them with ``after_first_consumer``)."""
     conn = run.connect()
     ch = conn.channel()
     queues = [run.name(f"pf{uuid.uuid4().hex[:6]}") for _ in range(2)]
@@ -1124,11 +1373,18 @@ def _prefetch(run: Run, qos: list[tuple[int, bool]]) -> list[int]:
         ch.queue_declare(q, exclusive=True)
         for i in range(5):
             publish(ch, "", q, f"m{i}")
-    for count, is_global in qos:
-        ch.basic_qos(prefetch_count=count, global_qos=is_global)
+
+    def set_qos() -> None:
+        for count, is_global in qos:
+            ch.basic_qos(prefetch_count=count, global_qos=is_global)
+
+    if not after_first_consumer:
+        set_qos()
     got = [0, 0]
     for i, q in enumerate(queues):
         ch.basic_consume(q, lambda *a, i=i: got.__setitem__(i, got[i] + 1))
+        if after_first_consumer and i == 0:
+            set_qos()
     settle(conn, lambda: sum(got))
     conn.close()
     return got
@@ -1140,12 +1396,15 @@ def _prefetch(run: Run, qos: list[tuple[int, bool]]) -> list[int]:
         "per_consumer_2": [2, 2],
         "global_3": [3, 0],
         "per_consumer_2_and_global_3": [2, 1],
+        # the consumer started before qos(1) is not limited by it
+        "per_consumer_1_after_first_consumer": [5, 1],
         "get_empty": None,
         "get_ok": {
             "message_count": 2,
             "delivery_tag": 1,
             "redelivered": False,
             "exchange": "",
+            "routing_key": "~get",
             "body": "a",
         },
         "get_missing": {"channel_close": [404, "NOT_FOUND - no queue '~nope' in vhost '/'"]},
@@ -1157,6 +1416,9 @@ def qos_and_get(run: Run) -> Observation:
         "per_consumer_2": _prefetch(run, [(2, False)]),
         "global_3": _prefetch(run, [(3, True)]),
         "per_consumer_2_and_global_3": _prefetch(run, [(2, False), (3, True)]),
+        "per_consumer_1_after_first_consumer": _prefetch(
+            run, [(1, False)], after_first_consumer=True
+        ),
     }
     ch = run.channel()
     q = run.name("get")
@@ -1171,6 +1433,7 @@ def qos_and_get(run: Run) -> Observation:
         "delivery_tag": method.delivery_tag,
         "redelivered": method.redelivered,
         "exchange": method.exchange,
+        "routing_key": method.routing_key,
         "body": body,
     }
     obs["get_missing"] = run.attempt(lambda c: c.basic_get(run.name("nope")))
@@ -1222,6 +1485,17 @@ def _five(run: Run) -> tuple[Any, Any, str]:
         ],
         "nack_m5_m3_m1": [["m1", True], ["m3", True], ["m5", True]],
         "recover_requeue": [
+            ["m1", False, 1],
+            ["m2", False, 2],
+            ["m3", False, 3],
+            ["m4", False, 4],
+            ["m5", False, 5],
+            ["m2", True, 6],
+            ["m3", True, 7],
+            ["m4", True, 8],
+            ["m5", True, 9],
+        ],
+        "recover_async_requeue": [
             ["m1", False, 1],
             ["m2", False, 2],
             ["m3", False, 3],
@@ -1304,6 +1578,14 @@ def requeue_order(run: Run) -> Observation:
     ch.basic_recover(requeue=True)
     pump(conn, lambda: len(got) >= 9)
     obs["recover_requeue"] = got
+
+    conn, ch, q = _five(run)
+    got = consume(conn, ch, q, 5)
+    ch.basic_ack(got[0][2])
+    ch._impl._send_method(spec.Basic.RecoverAsync(requeue=True))
+    pump(conn, lambda: len(got) >= 9)
+    settle(conn, lambda: len(got))
+    obs["recover_async_requeue"] = got
 
     def recover_false(chan: Any) -> None:
         chan._impl._send_method(spec.Basic.Recover(requeue=False))
@@ -1614,6 +1896,7 @@ def dead_letter_reasons(run: Run) -> Observation:
         "fanout_one_full": ["nack", 1],
         "max_length_bytes": ["12345", "123"],
         "max_length_zero": 0,
+        "reject_publish_without_confirms": 1,
     }
 )
 def overflow(run: Run) -> Observation:
@@ -1666,6 +1949,19 @@ def overflow(run: Run) -> Observation:
         result = "nack"
     obs["fanout_one_full"] = [result, ch.queue_declare(normal, passive=True).method.message_count]
     ch.exchange_delete(x)
+
+    def reject_publish_without_confirms(c: Any) -> int:
+        # the excess is dropped without a word; the channel stays open
+        rp = run.name("rp")
+        c.queue_declare(
+            rp, exclusive=True, arguments={"x-max-length": 1, "x-overflow": "reject-publish"}
+        )
+        for body in ("a", "b", "c"):
+            publish(c, "", rp, body)
+        sync(c)
+        return len(get_all(c, rp))
+
+    obs["reject_publish_without_confirms"] = run.attempt(reject_publish_without_confirms)
 
     mb = run.name("mb")
     ch.queue_declare(mb, exclusive=True, arguments={"x-max-length-bytes": 10})
@@ -1731,6 +2027,7 @@ def priorities(run: Run) -> Observation:
         "publish_rollback_commit": [0, 1],
         "ack_rollback_reack": "ok",
         "select_twice": "ok",
+        "confirm_select_twice": 2,
         "return_at_commit": [[], [[312, "NO_ROUTE"]]],
         "confirm_tags": {"highest": 3, "all_in_1_to_3": True},
     }
@@ -1764,6 +2061,17 @@ def tx_and_confirms(run: Run) -> Observation:
 
     obs["ack_rollback_reack"] = run.attempt(ack_rollback)
     obs["select_twice"] = run.attempt(lambda c: effects(c.tx_select(), c.tx_select()))
+
+    def confirm_select_twice(c: Any) -> int:
+        oks: list[Any] = []
+        c._impl.add_callback(lambda frame: oks.append(1), [spec.Confirm.SelectOk], one_shot=False)
+        c._impl._send_method(spec.Confirm.Select(nowait=False))
+        c._impl._send_method(spec.Confirm.Select(nowait=False))
+        sync(c)
+        pump(run.conn, lambda: len(oks) >= 2, timeout=1)
+        return len(oks)
+
+    obs["confirm_select_twice"] = run.attempt(confirm_select_twice)
 
     ch = run.channel()
     returns: list[Any] = []
@@ -1819,6 +2127,10 @@ def tx_and_confirms(run: Run) -> Observation:
         },
         "passive_declare_reply_name": [0, 1],
         "publish_bogus_reply_name": "acked",
+        "passive_declare_base_name": ["amq.rabbitmq.reply-to", 0, 1],
+        "publish_bogus_reply_name_mandatory": ["UnroutableError", [[312, "NO_ROUTE"]]],
+        "publish_to_base_name": "acked",
+        "server_tag": "amq.ctag-<id>",
     }
 )
 def direct_reply_to(run: Run) -> Observation:
@@ -1837,11 +2149,24 @@ def direct_reply_to(run: Run) -> Observation:
         publish(ch, "", run.name("rpc"), "x", reply_to=drt)
         sync(ch)
 
+    def server_tag(ch: Any) -> Any:
+        tags: list[str] = []
+        ch._impl.add_callback(
+            lambda frame: tags.append(frame.method.consumer_tag),
+            [spec.Basic.ConsumeOk],
+            one_shot=True,
+        )
+        ch._impl._send_method(spec.Basic.Consume(queue=drt, consumer_tag="", no_ack=True))
+        pump(run.conn, lambda: bool(tags))
+        assert tags and _CTAG_RE.fullmatch(tags[0]), tags
+        return tags[0]
+
     obs: Observation = {
         "consume_with_ack": run.attempt(lambda ch: ch.basic_consume(drt, lambda *a: None)),
         "consume_twice": run.attempt(consume_twice),
         "publish_without_consumer": run.attempt(publish_no_consumer),
         "consumer_on_other_channel": run.attempt(other_channel),
+        "server_tag": run.attempt(server_tag),
     }
     conn = run.connect()
     client, server = conn.channel(), conn.channel()
@@ -1874,6 +2199,23 @@ def direct_reply_to(run: Run) -> Observation:
     obs["reply"] = replies[0] if replies else None
     ok = server.queue_declare(reply_to, passive=True).method
     obs["passive_declare_reply_name"] = [ok.message_count, ok.consumer_count]
+    ok = server.queue_declare(drt, passive=True).method
+    obs["passive_declare_base_name"] = [ok.queue, ok.message_count, ok.consumer_count]
+    returned: list[Any] = []
+    server.add_on_return_callback(
+        lambda _c, m, _p, _b: returned.append([m.reply_code, m.reply_text, m.routing_key])
+    )
+    try:
+        server.basic_publish("", f"{drt}.bogus", b"x", mandatory=True)
+        obs["publish_bogus_reply_name_mandatory"] = ["acked", returned]
+    except pe.UnroutableError as exc:
+        codes = [[m.method.reply_code, m.method.reply_text] for m in exc.messages]
+        obs["publish_bogus_reply_name_mandatory"] = ["UnroutableError", codes]
+    try:
+        publish(server, "", drt, "x")
+        obs["publish_to_base_name"] = "acked"
+    except pe.NackError:
+        obs["publish_to_base_name"] = "nacked"
     try:
         publish(server, "", f"{drt}.bogus", "x")
         obs["publish_bogus_reply_name"] = "acked"
@@ -1892,6 +2234,16 @@ def direct_reply_to(run: Run) -> Observation:
         },
         "flow_inactive": {"connection_close": [540, "NOT_IMPLEMENTED - active=false"]},
         "flow_active": "ok",
+        # basic.deliver carries content: the method after it is not the content header
+        "client_sends_deliver": {
+            "connection_close": [
+                505,
+                "UNEXPECTED_FRAME - expected content header for class 60, got non content header frame instead",
+            ]
+        },
+        "channel_number_above_channel_max": [True, True],
+        "tune": [2047, 131072, 60],
+        "legacy_protocol_header": ["Connection.Start", [0, 9]],
         "server_properties": {
             "capabilities": {
                 "publisher_confirms": True,
@@ -1919,6 +2271,8 @@ def direct_reply_to(run: Run) -> Observation:
         "wrong_password": "ProbableAuthenticationError/AuthenticationError: 403 ACCESS_REFUSED - Login was "
         "refused using authentication mechanism PLAIN. For details see the broker logfile.",
         "missing_vhost": "ProbableAccessDeniedError: 530 NOT_ALLOWED - vhost ~novhost not found",
+        "unknown_user": "ProbableAuthenticationError: 403 ACCESS_REFUSED - Login was refused using "
+        "authentication mechanism PLAIN. For details see the broker logfile.",
     }
 )
 def channels_and_connection(run: Run) -> Observation:
@@ -1933,11 +2287,25 @@ def channels_and_connection(run: Run) -> Observation:
 
         return go
 
+    def client_deliver(ch: Any) -> None:
+        ch._impl._send_method(
+            spec.Basic.Deliver(consumer_tag="x", delivery_tag=1, exchange="", routing_key="x")
+        )
+        sync(ch)
+
     obs: Observation = {
         "second_channel_open": run.attempt(second_open),
         "flow_inactive": run.attempt(flow(False)),
         "flow_active": run.attempt(flow(True)),
+        "client_sends_deliver": run.attempt(client_deliver),
     }
+    conn = run.connect()
+    above = conn.channel(channel_number=4464)  # above channel_max 2047: not enforced
+    obs["channel_number_above_channel_max"] = [above.is_open, conn.is_open]
+    tuned = conn._impl.params  # pika takes the server's values (heartbeat) or the lower one
+    obs["tune"] = [tuned.channel_max, tuned.frame_max, tuned.heartbeat]
+    conn.close()
+    obs["legacy_protocol_header"] = _first_frame(run.url, b"AMQP\x01\x01\x00\x09")
     props = dict(run.conn._impl.server_properties)
     obs["server_properties"] = {
         "capabilities": props["capabilities"],
@@ -1959,6 +2327,17 @@ def channels_and_connection(run: Run) -> Observation:
         obs["wrong_password"] = f"ProbableAuthenticationError/AuthenticationError: {_reason(exc)}"
     except pe.AuthenticationError as exc:
         obs["wrong_password"] = f"ProbableAuthenticationError/AuthenticationError: {_reason(exc)}"
+    unknown_user = pika.ConnectionParameters(
+        host=params.host,
+        port=params.port,
+        credentials=pika.PlainCredentials("nobody", "x"),
+        connection_attempts=1,
+    )
+    try:
+        pika.BlockingConnection(unknown_user).close()
+        obs["unknown_user"] = "connected"
+    except pe.AMQPConnectionError as exc:
+        obs["unknown_user"] = f"{type(exc).__name__}: {_reason(exc)}"
     novhost = pika.ConnectionParameters(
         host=params.host,
         port=params.port,
@@ -1974,6 +2353,22 @@ def channels_and_connection(run: Run) -> Observation:
     except pe.AMQPConnectionError as exc:
         obs["missing_vhost"] = f"{type(exc).__name__}: {_reason(exc)}"
     return obs
+
+
+def _first_frame(url: str, protocol_header: bytes) -> Any:
+    """Send ``protocol_header`` on a raw socket; the first frame back, as [name, fields]."""
+    params = pika.URLParameters(url)
+    data = b""
+    with socket.create_connection((params.host, params.port), timeout=2) as sock:
+        sock.sendall(protocol_header)
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return ["hung up", data.decode("latin-1")]
+            data += chunk
+            with contextlib.suppress(pamqp.exceptions.UnmarshalingException):
+                _n, _channel, frame = pamqp.frame.unmarshal(data)
+                return [frame.name, [frame.version_major, frame.version_minor]]
 
 
 # -- consumer priorities ----------------------------------------------------------------
