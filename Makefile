@@ -17,6 +17,7 @@ $(STAMP): $(PY) pyproject.toml
 lint: $(STAMP)
 	$(VENV)/bin/ruff check amqpmock pytest_plugin tests bench
 	$(VENV)/bin/ruff format --check amqpmock pytest_plugin tests bench
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

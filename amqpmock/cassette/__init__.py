@@ -1,4 +1,7 @@
-"""Cassettes: recorded AMQP sessions as readable, versioned YAML files.
+"""Cassettes: recorded AMQP sessions as readable, versioned YAML files, and redaction.
+
+May import ``errors``, ``fieldtypes`` and ``hookspecs`` (redactor plugins); never the
+core, the wire, the proxy or replay: a file format depends on nothing that speaks AMQP.
 
 ``load_cassette(path)`` gives the typed model the replay engine reads
 (``Cassette`` > ``CassetteConnection`` > ``Interaction``); ``write_cassette`` writes

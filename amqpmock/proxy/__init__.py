@@ -1,5 +1,8 @@
 """The recording proxy: client <-> real RabbitMQ, bytes untouched, decoded on the side.
 
+May import ``wire.codec`` (to decode frames), ``cassette``, ``hookspecs``, ``errors``;
+never the core, replay, the viewer or ``testing``.
+
 ``RecordingProxy`` is the asyncio adapter; ``Recorder`` is the sans-IO part that turns
 forwarded bytes into a cassette; ``StreamTracker`` and ``StreamDecoder`` follow and
 decode frames; ``parse_upstream_url`` reads multi-host ``amqp``/``amqps`` URLs.
