@@ -1,0 +1,5 @@
+"""Differential scenarios (being split by theme; for now all in ``basic``)."""
+
+from .basic import SCENARIOS, Scenario
+
+__all__ = ["SCENARIOS", "Scenario"]
