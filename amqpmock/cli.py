@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -80,22 +81,45 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_record(args: argparse.Namespace) -> int:
-    from amqpmock.proxy._cli import run_record
+# Commands whose code lives with the part they drive, imported only when one runs (so
+# ``amqpmock serve`` does not pay for the proxy, cassette and viewer code): name, help,
+# description, module, its argument adder and its runner.
+_DELEGATED = (
+    (
+        "record",
+        "record a real RabbitMQ session into a cassette until Ctrl-C",
+        "Run the recording proxy in front of a real broker, print the URL clients use, "
+        "record until Ctrl-C, then write the cassette.",
+        "amqpmock.proxy._cli",
+        "add_record_arguments",
+        "run_record",
+    ),
+    (
+        "show",
+        "print a cassette as a readable timeline",
+        "Print a cassette's connections, publishes (and where they went), deliveries and "
+        "acks, RPC calls with their replies, and a summary.",
+        "amqpmock.view._cli",
+        "add_show_arguments",
+        "run_show",
+    ),
+    (
+        "diagram",
+        "draw a cassette as a sequence diagram (HTML or SVG)",
+        "Write a self-contained sequence diagram of a cassette: -o FILE.html (with filters) "
+        "or -o FILE.svg.",
+        "amqpmock.view._cli",
+        "add_diagram_arguments",
+        "run_diagram",
+    ),
+)
 
-    return run_record(args)
 
+def _delegate(module: str, runner: str) -> Command:
+    def run(args: argparse.Namespace) -> int:
+        return int(getattr(importlib.import_module(module), runner)(args))
 
-def _cmd_show(args: argparse.Namespace) -> int:
-    from amqpmock.view._cli import run_show
-
-    return run_show(args)
-
-
-def _cmd_diagram(args: argparse.Namespace) -> int:
-    from amqpmock.view._cli import run_diagram
-
-    return run_diagram(args)
+    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,36 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.set_defaults(handler=_cmd_replay)
 
-    from amqpmock.proxy._cli import add_record_arguments
-
-    record = commands.add_parser(
-        "record",
-        help="record a real RabbitMQ session into a cassette until Ctrl-C",
-        description="Run the recording proxy in front of a real broker, print the URL "
-        "clients use, record until Ctrl-C, then write the cassette.",
-    )
-    add_record_arguments(record)
-    record.set_defaults(handler=_cmd_record)
-
-    from amqpmock.view._cli import add_diagram_arguments, add_show_arguments
-
-    show = commands.add_parser(
-        "show",
-        help="print a cassette as a readable timeline",
-        description="Print a cassette's connections, publishes (and where they went), "
-        "deliveries and acks, RPC calls with their replies, and a summary.",
-    )
-    add_show_arguments(show)
-    show.set_defaults(handler=_cmd_show)
-
-    diagram = commands.add_parser(
-        "diagram",
-        help="draw a cassette as a sequence diagram (HTML or SVG)",
-        description="Write a self-contained sequence diagram of a cassette: -o FILE.html "
-        "(with filters) or -o FILE.svg.",
-    )
-    add_diagram_arguments(diagram)
-    diagram.set_defaults(handler=_cmd_diagram)
+    for name, help_, description, module, add_arguments, runner in _DELEGATED:
+        sub = commands.add_parser(name, help=help_, description=description)
+        getattr(importlib.import_module(module), add_arguments)(sub)
+        sub.set_defaults(handler=_delegate(module, runner))
     return parser
 
 
