@@ -10,12 +10,11 @@ Rules this module keeps:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from amqpmock.wire.loopthread import LOOP_KINDS, run_on_loop
+from amqpmock.wire.loopthread import LOOP_KINDS, run_until_stopped
 
 __all__ = ["build_parser", "main"]
 
@@ -40,8 +39,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             print(srv.url, flush=True)
             await srv.serve_forever()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        run_on_loop(serve(), args.loop)
+    run_until_stopped(serve(), args.loop)
     return 0
 
 
@@ -72,8 +70,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             print(srv.url, flush=True)
             await srv.serve_forever()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        run_on_loop(serve())
+    run_until_stopped(serve())
     report = engine.report(allow_unused=True)
     if report:
         print(report, file=sys.stderr)

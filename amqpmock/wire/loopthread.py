@@ -18,11 +18,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["LOOP_KINDS", "LoopThread", "Service", "loop_factory", "run_on_loop"]
+__all__ = [
+    "LOOP_KINDS",
+    "STOP_SIGNALS",
+    "LoopThread",
+    "Service",
+    "loop_factory",
+    "run_on_loop",
+    "run_until_stopped",
+]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,6 +61,43 @@ def run_on_loop(main: Coroutine[Any, Any, T], kind: str = "auto") -> T:
     """``asyncio.run(main)`` on a loop of ``kind``."""
     with asyncio.Runner(loop_factory=loop_factory(kind)) as runner:
         return runner.run(main)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def run_until_stopped(main: Coroutine[Any, Any, None], kind: str = "auto") -> bool:
+    """Run a long-lived service until it ends or SIGINT / SIGTERM arrives; True if a
+    signal stopped it.
+
+    A signal cancels ``main``, so its ``async with`` blocks close what they opened
+    (the AMQP server sends 320 CONNECTION_FORCED to every client, as RabbitMQ does on
+    SIGTERM) before this returns; the caller then writes its report or cassette.
+    """
+
+    async def guarded() -> bool:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        stopped: list[int] = []
+
+        def stop(signum: int) -> None:
+            stopped.append(signum)
+            task.cancel()
+
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, stop, signum)
+        try:
+            await main
+        except asyncio.CancelledError:
+            if not stopped:
+                raise
+        finally:
+            for signum in STOP_SIGNALS:
+                loop.remove_signal_handler(signum)
+        return bool(stopped)
+
+    return run_on_loop(guarded(), kind)
 
 
 class Service(Protocol):

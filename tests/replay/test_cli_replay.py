@@ -58,8 +58,14 @@ def test_replay_serves_recorded_replies_to_a_pika_client(tmp_path: Path) -> None
         reply = json.loads(json.loads(body)["oslo.message"])
         assert reply["result"] == ["net-1"] and reply["_msg_id"] == msg_id
         conn.close()
+        # SIGTERM ends a replay as Ctrl-C does: clients closed, report, exit status
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        assert proc.stderr is not None
+        assert "Traceback" not in proc.stderr.read()
     finally:
-        proc.send_signal(signal.SIGINT)
+        if proc.poll() is None:
+            proc.kill()
         proc.wait(timeout=10)
 
 

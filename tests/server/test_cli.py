@@ -85,3 +85,22 @@ def test_a_command_is_required() -> None:
 def test_serve_defaults() -> None:
     args = build_parser().parse_args(["serve"])
     assert (args.host, args.port, args.user, args.vhost) == ("127.0.0.1", 5672, None, None)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_closes_clients_with_320_on_sigterm_and_sigint(signum: int) -> None:
+    # RabbitMQ answers SIGTERM with Connection.Close 320 to every client, not a reset
+    with serving() as (proc, url):
+        conn = pika.BlockingConnection(pika.URLParameters(url))
+        conn.channel()
+        proc.send_signal(signum)
+        with pytest.raises(pika.exceptions.ConnectionClosedByBroker) as closed:
+            for _ in range(100):
+                conn.process_data_events(time_limit=0.1)
+        assert closed.value.reply_code == 320
+        assert "broker forced connection closure with reason 'shutdown'" in (
+            closed.value.reply_text
+        )
+        assert proc.wait(10) == 0
+        assert proc.stderr is not None
+        assert "Traceback" not in proc.stderr.read()
