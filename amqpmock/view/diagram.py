@@ -2,7 +2,9 @@
 
 ``build_diagram(flow)`` turns a ``Flow`` into participants and rows (arrows and notes);
 ``render_svg`` draws it as one SVG document and ``render_html`` wraps that SVG in a page
-with a legend, filters and the RPC table.
+with a legend, filters and the RPC table. The model is in ``_diagram_model``, the layout
+and drawing in ``_diagram_svg``; the page's stylesheet and script are the files
+``assets/diagram.css`` and ``assets/diagram.js``, inlined into every page.
 
 Rules this module keeps:
 - Pure: text in, text out; the CLI and the pytest plugin write the files.
@@ -27,13 +29,27 @@ Rules this module keeps:
 
 from __future__ import annotations
 
-import html
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
 from typing import Literal
 
 from amqpmock.cassette import Cassette
+from amqpmock.view._diagram_model import (
+    _NOTE_CHARS,
+    ARROW_KINDS,
+    FLAVORS,
+    Arrow,
+    ArrowKind,
+    Block,
+    Diagram,
+    Note,
+    NoteKind,
+    Participant,
+    Row,
+    _end,
+)
+from amqpmock.view._diagram_svg import _esc, render_svg
 from amqpmock.view.flows import (
     DIRECT_REPLY_TO,
     Closed,
@@ -41,7 +57,6 @@ from amqpmock.view.flows import (
     DeadLettered,
     Delivered,
     Event,
-    Flavor,
     Flow,
     MessageInfo,
     Notice,
@@ -71,163 +86,7 @@ __all__ = [
     "render_svg",
 ]
 
-ArrowKind = Literal[
-    "publish", "route", "deliver", "ack", "nack", "reject", "requeue", "return", "dead-letter"
-]
-NoteKind = Literal["handshake", "setup", "close", "error"]
-ParticipantKind = Literal["connection", "exchange", "queue", "outside"]
-
-ARROW_KINDS: tuple[str, ...] = (
-    "publish",
-    "route",
-    "deliver",
-    "ack",
-    "nack",
-    "reject",
-    "requeue",
-    "return",
-    "dead-letter",
-)
-FLAVORS: tuple[str, ...] = ("call", "reply", "cast", "fanout_cast", "publish")
-
-# colours (GitHub's palette, readable on white and in print)
-_FLAVOR_COLOURS = {
-    "call": "#0969da",
-    "reply": "#1b7c83",
-    "cast": "#1a7f37",
-    "fanout_cast": "#bf3989",
-    "publish": "#57606a",
-}
-_KIND_COLOURS = {
-    "ack": "#8c959f",
-    "nack": "#cf222e",
-    "reject": "#cf222e",
-    "requeue": "#bc4c00",
-    "return": "#cf222e",
-    "dead-letter": "#6e4c00",
-}
-_FLAVOR_NAMES = {
-    "call": "call (RPC request)",
-    "reply": "reply",
-    "cast": "cast",
-    "fanout_cast": "fanout_cast",
-    "publish": "plain message",
-}
-_KIND_NAMES = {
-    "publish": "publish to exchange",
-    "route": "routed to queue (? = not seen by a recorded client)",
-    "deliver": "delivery",
-    "ack": "ack",
-    "nack": "nack / reject",
-    "requeue": "requeue",
-    "return": "returned (no route)",
-    "dead-letter": "dead-lettered",
-}
-
-# layout, in px
-COLUMN = 176
-LEFT = 44
-LINE = 14  # a header text line
-LEGEND_ROW = 20
-BOX_H = 40
-ROW = 26
-LOOP_HEAD = 20
-LOOP_TAIL = 8
-CHAR = 6.7  # an 11px monospace character
-_NOTE_CHARS = int((COLUMN - 28) / CHAR)
-FONT = (
-    'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", "DejaVu Sans Mono", '
-    "monospace"
-)
-
-
-@dataclass(frozen=True)
-class Participant:
-    id: str
-    kind: ParticipantKind
-    name: str
-    detail: str = ""
-
-    @property
-    def caption(self) -> str:
-        return {
-            "connection": "client connection",
-            "exchange": "exchange",
-            "queue": "queue",
-            "outside": "outside service",
-        }[self.kind]
-
-
-@dataclass
-class Arrow:
-    kind: ArrowKind
-    source: str
-    target: str
-    label: str
-    flavor: Flavor | None = None
-    message: int | None = None
-    rpc: int | None = None
-    rpc_role: Literal["request", "reply"] | None = None
-    detail: str = ""
-    connections: set[int] = field(default_factory=set)
-    queues: set[str] = field(default_factory=set)
-
-
-@dataclass
-class Note:
-    kind: NoteKind
-    participant: str
-    text: str
-    detail: str = ""
-    connections: set[int] = field(default_factory=set)
-    queues: set[str] = field(default_factory=set)
-
-
-Row = Arrow | Note
-
-
-@dataclass
-class Block:
-    """Rows drawn once; ``times`` > 1 puts them in a ``loop xN`` frame."""
-
-    rows: list[Row]
-    times: int = 1
-    label: str = ""
-
-
-@dataclass
-class Diagram:
-    title: str
-    subtitle: str
-    summary: str
-    participants: list[Participant]
-    blocks: list[Block]
-    rpc: list[tuple[int, str, str, str]] = field(default_factory=list)  # n, conv, what, status
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def rows(self) -> list[Row]:
-        return [row for block in self.blocks for row in block.rows]
-
-    def arrows(self, kind: str | None = None) -> list[Arrow]:
-        return [r for r in self.rows if isinstance(r, Arrow) and (kind is None or r.kind == kind)]
-
-
 # --- building -----------------------------------------------------------------------
-
-
-def _middle(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    if limit < 5:
-        return text[:limit]
-    head = (limit - 1) // 2 + (limit - 1) % 2
-    tail = limit - 1 - head
-    return text[:head] + "…" + (text[-tail:] if tail else "")
-
-
-def _end(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
 
 
 def _message_label(info: MessageInfo | None, flow: Flow) -> str:
@@ -572,452 +431,13 @@ def cassette_diagram(
     return build_diagram(flow, collapse=collapse)
 
 
-# --- drawing ------------------------------------------------------------------------
+# --- the page -----------------------------------------------------------------------
 
 
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _colour(row: Arrow) -> str:
-    if row.kind in _KIND_COLOURS:
-        return row.kind
-    return row.flavor or "publish"
-
-
-def _colour_value(name: str) -> str:
-    return _FLAVOR_COLOURS.get(name) or _KIND_COLOURS.get(name) or "#57606a"
-
-
-def _styles() -> str:
-    rules = [
-        f"svg.amqpmock-diagram {{ font-family: {FONT}; font-size: 11px; background: #fff; }}",
-        ".title { font-size: 15px; font-weight: bold; fill: #1f2328; }",
-        ".subtitle, .summary { fill: #59636e; }",
-        ".box { fill: #f6f8fa; stroke: #8c959f; }",
-        ".participant[data-participant-kind=connection] .box { fill: #ddf4ff; stroke: #0969da; }",
-        ".participant[data-participant-kind=exchange] .box { fill: #fff8c5; stroke: #9a6700; }",
-        ".participant[data-participant-kind=queue] .box { fill: #dafbe1; stroke: #1a7f37; }",
-        ".participant[data-participant-kind=outside] .box "
-        "{ fill: #f6f8fa; stroke: #8c959f; stroke-dasharray: 4 3; }",
-        ".pname { font-weight: bold; fill: #1f2328; }",
-        ".pcaption { fill: #59636e; font-size: 10px; }",
-        ".lifeline { stroke: #d0d7de; stroke-dasharray: 3 4; }",
-        ".arrow line, .arrow path, .legend line { fill: none; stroke-width: 1.6; }",
-        ".arrow text { fill: #1f2328; }",
-        "[data-arrow-kind=publish] line { stroke-width: 2.6; }",
-        "[data-arrow-kind=route] line { stroke-dasharray: 6 3; stroke-width: 1.3; }",
-        ".arrow[data-flavor=reply][data-arrow-kind=publish] line { stroke-dasharray: 8 3; }",
-        "[data-arrow-kind=ack] line { stroke-width: 1; }",
-        ".arrow[data-arrow-kind=ack] text { fill: #59636e; }",
-        "[data-arrow-kind=requeue] line { stroke-dasharray: 3 2; }",
-        "[data-arrow-kind=return] line { stroke-dasharray: 2 2; stroke-width: 2; }",
-        "[data-arrow-kind=dead-letter] line { stroke-dasharray: 1 2; stroke-width: 2; }",
-        ".note rect { stroke-width: 1; }",
-        ".note[data-note-kind=handshake] rect { fill: #f6f8fa; stroke: #8c959f; }",
-        ".note[data-note-kind=setup] rect { fill: #fff8c5; stroke: #d4a72c; }",
-        ".note[data-note-kind=close] rect { fill: #f6f8fa; stroke: #d0d7de; }",
-        ".note[data-note-kind=error] rect { fill: #ffebe9; stroke: #cf222e; }",
-        ".note text { fill: #1f2328; }",
-        ".rownum { fill: #8c959f; font-size: 9px; }",
-        ".loop-frame { fill: none; stroke: #8250df; stroke-dasharray: 5 3; }",
-        ".loop-label { fill: #8250df; font-weight: bold; }",
-        ".legend text { fill: #1f2328; }",
-        ".legend [data-legend-group=flavor] line { stroke-width: 5; }",
-        ".hl line { stroke-width: 3.5 !important; }",
-        ".hl text { font-weight: bold; }",
-        ".idle { opacity: 0.3; }",
-    ]
-    for name, value in {**_FLAVOR_COLOURS, **_KIND_COLOURS}.items():
-        rules.append(f".c-{name} line, .c-{name} path {{ stroke: {value}; }}")
-        rules.append(f".c-{name} .mark {{ fill: {value}; }}")
-    return "\n".join(rules)
-
-
-def _markers() -> str:
-    out = []
-    for name in (*_FLAVOR_COLOURS, *_KIND_COLOURS):
-        out.append(
-            f'<marker id="ah-{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" '
-            f'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
-            f'<path d="M0,0 L10,5 L0,10 z" '
-            f'fill="{_colour_value(name)}"/></marker>'
-        )
-    return "<defs>" + "".join(out) + "</defs>"
-
-
-@dataclass
-class _Layout:
-    x: dict[str, float]
-    width: float
-    summary: list[str]  # the summary, wrapped
-    legend: list[tuple[str, str, str, float, float]]  # (group, key, label, x, y)
-    box_y: float  # top of the participant boxes
-    top: float  # y of the first row
-    height: float
-    row_y: list[float]  # y of each row's centre line, in document order
-    frames: list[tuple[float, float]]  # (top, bottom) of each block frame (times > 1)
-
-
-_LEGEND_KINDS = ("publish", "route", "deliver", "ack", "nack", "requeue", "return", "dead-letter")
-
-
-def _wrap(text: str, width: float) -> list[str]:
-    limit = max(20, int(width / CHAR))
-    lines: list[str] = []
-    current = ""
-    for word in text.split(" "):
-        if current and len(current) + 1 + len(word) > limit:
-            lines.append(current)
-            current = word
-        else:
-            current = f"{current} {word}" if current else word
-    return [*lines, current] if current else lines
-
-
-def _layout(diagram: Diagram) -> _Layout:
-    x = {p.id: LEFT + COLUMN * i + COLUMN / 2 for i, p in enumerate(diagram.participants)}
-    width = LEFT + COLUMN * max(1, len(diagram.participants)) + 16
-    width = max(width, 720)
-    usable = width - LEFT - 16
-    summary = _wrap(diagram.summary, usable)
-    y = 20 + LINE * (1 + len(summary)) + 24
-    legend: list[tuple[str, str, str, float, float]] = []
-    for group, keys, names in (
-        ("flavor", FLAVORS, _FLAVOR_NAMES),
-        ("kind", _LEGEND_KINDS, _KIND_NAMES),
-    ):
-        cx = 0.0
-        for key in keys:
-            label = names[key]
-            size = 40 + len(label) * CHAR
-            if cx and cx + size > usable:
-                cx = 0.0
-                y += LEGEND_ROW
-            legend.append((group, key, label, cx, y))
-            cx += size
-        y += LEGEND_ROW
-    box_y = y + 4
-    top = box_y + BOX_H + 20
-    y = top
-    row_y: list[float] = []
-    frames: list[tuple[float, float]] = []
-    for block in diagram.blocks:
-        if block.times > 1:
-            start = y
-            y += LOOP_HEAD
-        for _ in block.rows:
-            row_y.append(y + ROW / 2)
-            y += ROW
-        if block.times > 1:
-            y += LOOP_TAIL
-            frames.append((start, y))
-            y += 4
-    return _Layout(x, width, summary, legend, box_y, top, y + 24, row_y, frames)
-
-
-def _legend(layout: _Layout) -> str:
-    parts = ['<g class="legend" data-legend="">']
-    for group, key, label, cx, cy in layout.legend:
-        x, y = LEFT + cx, cy
-        if group == "flavor":
-            parts.append(
-                f'<g class="c-{key}" data-legend-item="{key}" data-legend-group="flavor" '
-                f'transform="translate({x},{y})"><line x1="0" y1="-4" x2="26" y2="-4" '
-                f'stroke-width="4"/><text x="32" y="0">{_esc(label)}</text></g>'
-            )
-        else:
-            colour = key if key in _KIND_COLOURS else "publish"
-            parts.append(
-                f'<g class="legend-arrow c-{colour}" data-legend-item="{key}" '
-                f'data-legend-group="kind" data-arrow-kind="{key}" '
-                f'transform="translate({x},{y})"><line x1="0" y1="-4" x2="26" y2="-4" '
-                f'marker-end="url(#ah-{colour})"/><text x="32" y="0">{_esc(label)}</text></g>'
-            )
-    parts.append("</g>")
-    return "".join(parts)
-
-
-def _participant(p: Participant, x: float, y: float, bottom: float) -> str:
-    limit = int((COLUMN - 14) / CHAR)
-    title = f"{p.caption}: {p.name}" + (f"\n{p.detail}" if p.detail else "")
-    caption = p.detail if p.kind in ("connection", "exchange") and p.detail else p.caption
-    return (
-        f'<g class="participant" data-participant="{_esc(p.id)}" '
-        f'data-participant-kind="{p.kind}" data-participant-name="{_esc(p.name)}">'
-        f"<title>{_esc(title)}</title>"
-        f'<line class="lifeline" x1="{x}" y1="{y + BOX_H}" x2="{x}" y2="{bottom}"/>'
-        f'<rect class="box" x="{x - COLUMN / 2 + 6}" y="{y}" width="{COLUMN - 12}" '
-        f'height="{BOX_H}" rx="4"/>'
-        f'<text class="pname" x="{x}" y="{y + 17}" text-anchor="middle">'
-        f"{_esc(_middle(p.name, limit))}</text>"
-        f'<text class="pcaption" x="{x}" y="{y + 31}" text-anchor="middle">'
-        f"{_esc(_end(caption, limit + 2))}</text></g>"
-    )
-
-
-def _attrs(row: Row) -> str:
-    conns = " ".join(str(c) for c in sorted(row.connections))
-    queues = json.dumps(sorted(row.queues))
-    return f'data-connections="{_esc(conns)}" data-queues="{_esc(queues)}"'
-
-
-def _arrow(row: Arrow, index: int, layout: _Layout) -> str:
-    x1, x2 = layout.x[row.source], layout.x[row.target]
-    colour = _colour(row)
-    attrs = [
-        'class="row arrow c-' + colour + '"',
-        'data-row-kind="arrow"',
-        f'data-row="{index}"',
-        f'data-arrow-kind="{row.kind}"',
-        f'data-flavor="{row.flavor or ""}"',
-        f'data-source="{_esc(row.source)}"',
-        f'data-target="{_esc(row.target)}"',
-        _attrs(row),
-    ]
-    if row.message is not None:
-        attrs.append(f'data-message="{row.message}"')
-    if row.rpc is not None:
-        attrs.append(f'data-rpc="{row.rpc}"')
-    if row.rpc_role is not None:
-        attrs.append(f'data-rpc-role="{row.rpc_role}"')
-    y = layout.row_y[index]
-    head = f'<g {" ".join(attrs)} transform="translate(0,{y})">'
-    title = f"<title>{_esc(row.label + (chr(10) + row.detail if row.detail else ''))}</title>"
-    num = f'<text class="rownum" x="{LEFT - 8}" y="4" text-anchor="end">{index + 1}</text>'
-    if x1 == x2:
-        # to itself: a small loop on the lifeline
-        path = (
-            f'<path d="M{x1},-6 h28 v12 h-26" marker-end="url(#ah-{colour})"/>'
-            f'<text x="{x1 + 34}" y="3">{_esc(_end(row.label, 30))}</text>'
-        )
-        return head + title + num + path + "</g>"
-    # one arrow per row: a label longer than its arrow may run on along the row
-    span = abs(x2 - x1)
-    left = min(x1, x2)
-    if len(row.label) * CHAR <= span - 12:
-        text = f'<text x="{(x1 + x2) / 2}" y="-5" text-anchor="middle">{_esc(row.label)}</text>'
-    else:
-        room = max(span, layout.width - left - 16)
-        label = _end(row.label, max(6, int((room - 10) / CHAR)))
-        text = f'<text x="{left + 6}" y="-5">{_esc(label)}</text>'
-    end = x2 - 2 if x2 > x1 else x2 + 2
-    return (
-        head
-        + title
-        + num
-        + f'<line x1="{x1}" y1="0" x2="{end}" y2="0" marker-end="url(#ah-{colour})"/>'
-        + text
-        + "</g>"
-    )
-
-
-def _note(row: Note, index: int, layout: _Layout) -> str:
-    x = layout.x[row.participant]
-    width = COLUMN - 20
-    limit = _NOTE_CHARS
-    y = layout.row_y[index]
-    title = f"<title>{_esc(row.detail or row.text)}</title>"
-    return (
-        f'<g class="row note" data-row-kind="note" data-row="{index}" '
-        f'data-note-kind="{row.kind}" data-participant-ref="{_esc(row.participant)}" '
-        f'{_attrs(row)} transform="translate(0,{y})">'
-        + title
-        + f'<text class="rownum" x="{LEFT - 8}" y="4" text-anchor="end">{index + 1}</text>'
-        + f'<rect x="{x - width / 2}" y="-9" width="{width}" height="18" rx="3"/>'
-        + f'<text x="{x}" y="4" text-anchor="middle">{_esc(_end(row.text, limit))}</text>'
-        + "</g>"
-    )
-
-
-def render_svg(diagram: Diagram, standalone: bool = True) -> str:
-    """The diagram as one SVG document (``standalone`` adds the XML declaration)."""
-    layout = _layout(diagram)
-    out: list[str] = []
-    if standalone:
-        out.append('<?xml version="1.0" encoding="UTF-8"?>\n')
-    out.append(
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="amqpmock-diagram" '
-        f'data-diagram="amqpmock" width="{layout.width:.0f}" height="{layout.height:.0f}" '
-        f'viewBox="0 0 {layout.width:.0f} {layout.height:.0f}" '
-        f'data-row-height="{ROW}" data-loop-head="{LOOP_HEAD}" data-loop-tail="{LOOP_TAIL}" '
-        f'data-top="{layout.top}">'
-    )
-    out.append(f"<title>{_esc(diagram.title)}</title>")
-    out.append(f"<style>{_styles()}</style>")
-    out.append(_markers())
-    out.append(f'<rect x="0" y="0" width="{layout.width:.0f}" height="100%" fill="#fff"/>')
-    out.append(f'<text class="title" x="{LEFT}" y="20">{_esc(diagram.title)}</text>')
-    sub = diagram.subtitle
-    out.append(f'<text class="subtitle" x="{LEFT}" y="{20 + LINE}">{_esc(sub)}</text>')
-    out.append(f'<text class="summary" data-summary="" x="{LEFT}" y="{20 + 2 * LINE}">')
-    for n, line in enumerate(layout.summary):
-        out.append(f'<tspan x="{LEFT}" dy="{LINE if n else 0}">{_esc(line)}</tspan>')
-    out.append("</text>")
-    out.append(_legend(layout))
-    box_y = layout.box_y
-    out.append('<g class="participants">')
-    for p in diagram.participants:
-        out.append(_participant(p, layout.x[p.id], box_y, layout.height - 10))
-    out.append("</g>")
-    out.append('<g class="rows">')
-    index = 0
-    frame = 0
-    for block in diagram.blocks:
-        attrs = f'class="block" data-times="{block.times}"'
-        out.append(f"<g {attrs}>")
-        if block.times > 1:
-            top, bottom = layout.frames[frame]
-            frame += 1
-            out.append(
-                f'<rect class="loop-frame" x="{LEFT - 4}" y="{top}" '
-                f'width="{layout.width - LEFT - 8}" height="{bottom - top}" rx="4"/>'
-                f'<text class="loop-label" x="{LEFT + 2}" y="{top + 13}">'
-                f"{_esc(block.label)}</text>"
-            )
-        for row in block.rows:
-            if isinstance(row, Arrow):
-                out.append(_arrow(row, index, layout))
-            else:
-                out.append(_note(row, index, layout))
-            index += 1
-        out.append("</g>")
-    out.append("</g></svg>\n")
-    return "".join(out)
-
-
-_PAGE_CSS = """
-body { margin: 0; font: 13px system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif;
-       color: #1f2328; background: #f6f8fa; }
-header { position: sticky; top: 0; z-index: 2; background: #fff; padding: 8px 16px;
-         border-bottom: 1px solid #d0d7de; }
-header h1 { font-size: 16px; margin: 0 0 4px; }
-header p { margin: 2px 0; color: #59636e; }
-form.filters { display: flex; gap: 16px; align-items: center; margin-top: 6px; }
-main { padding: 12px 16px; overflow-x: auto; }
-main svg { background: #fff; border: 1px solid #d0d7de; border-radius: 6px; }
-section.rpc { padding: 0 16px 24px; }
-table { border-collapse: collapse; background: #fff; }
-td, th { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left;
-         font-family: ui-monospace, Menlo, Consolas, "DejaVu Sans Mono", monospace;
-         font-size: 12px; }
-tr.hl td { background: #ddf4ff; }
-"""
-
-_PAGE_JS = r"""
-(function () {
-  "use strict";
-  var svg = document.querySelector("svg.amqpmock-diagram");
-  var conn = document.getElementById("f-conn");
-  var queue = document.getElementById("f-queue");
-  var setup = document.getElementById("f-setup");
-  var count = document.getElementById("f-count");
-  var ROW = +svg.getAttribute("data-row-height");
-  var HEAD = +svg.getAttribute("data-loop-head");
-  var TAIL = +svg.getAttribute("data-loop-tail");
-  var TOP = +svg.getAttribute("data-top");
-  var rows = Array.prototype.slice.call(svg.querySelectorAll("g.row"));
-
-  function wants(row) {
-    var c = conn.value, q = queue.value;
-    if (c && (" " + row.getAttribute("data-connections") + " ").indexOf(" " + c + " ") < 0) {
-      return false;
-    }
-    if (q && JSON.parse(row.getAttribute("data-queues") || "[]").indexOf(q) < 0) {
-      return false;
-    }
-    if (!setup.checked && row.getAttribute("data-row-kind") === "note") { return false; }
-    return true;
-  }
-
-  function layout() {
-    var y = TOP, shown = 0, used = {};
-    Array.prototype.forEach.call(svg.querySelectorAll("g.block"), function (block) {
-      var loop = +block.getAttribute("data-times") > 1;
-      var mine = block.querySelectorAll("g.row");
-      var visible = Array.prototype.filter.call(mine, wants);
-      var frame = block.querySelector(".loop-frame");
-      var label = block.querySelector(".loop-label");
-      var start = y;
-      if (loop && visible.length) { y += HEAD; }
-      Array.prototype.forEach.call(mine, function (row) {
-        if (visible.indexOf(row) < 0) { row.style.display = "none"; return; }
-        row.style.display = "";
-        row.setAttribute("transform", "translate(0," + (y + ROW / 2) + ")");
-        y += ROW;
-        shown += 1;
-        ["data-source", "data-target", "data-participant-ref"].forEach(function (a) {
-          var v = row.getAttribute(a);
-          if (v) { used[v] = true; }
-        });
-      });
-      if (frame) {
-        if (visible.length) {
-          y += TAIL;
-          frame.style.display = label.style.display = "";
-          frame.setAttribute("y", start);
-          frame.setAttribute("height", y - start);
-          label.setAttribute("y", start + 13);
-          y += 4;
-        } else {
-          frame.style.display = label.style.display = "none";
-        }
-      }
-    });
-    var height = y + 24;
-    svg.setAttribute("height", height);
-    var box = svg.getAttribute("viewBox").split(" ");
-    svg.setAttribute("viewBox", box[0] + " " + box[1] + " " + box[2] + " " + height);
-    Array.prototype.forEach.call(svg.querySelectorAll("g.participant"), function (p) {
-      p.querySelector(".lifeline").setAttribute("y2", height - 10);
-      var id = p.getAttribute("data-participant");
-      p.classList.toggle("idle", !used[id]);
-    });
-    count.textContent = shown + " of " + rows.length + " rows";
-    count.setAttribute("data-visible-rows", String(shown));
-  }
-
-  function highlight(rpc, on) {
-    Array.prototype.forEach.call(
-      document.querySelectorAll('[data-rpc="' + rpc + '"]'),
-      function (el) { el.classList.toggle("hl", on); }
-    );
-  }
-  Array.prototype.forEach.call(document.querySelectorAll("[data-rpc]"), function (el) {
-    var rpc = el.getAttribute("data-rpc");
-    el.addEventListener("mouseenter", function () { highlight(rpc, true); });
-    el.addEventListener("mouseleave", function () { highlight(rpc, false); });
-  });
-  // filters live in the URL's fragment too (#connection=2&queue=q&setup=0): shareable
-  function fromHash() {
-    var params = new URLSearchParams(location.hash.replace(/^#/, ""));
-    var has = function (select, value) {
-      return Array.prototype.some.call(select.options, function (o) { return o.value === value; });
-    };
-    var c = params.get("connection"), q = params.get("queue");
-    conn.value = c !== null && has(conn, c) ? c : "";
-    queue.value = q !== null && has(queue, q) ? q : "";
-    setup.checked = params.get("setup") !== "0";
-  }
-  function toHash() {
-    var params = new URLSearchParams();
-    if (conn.value) { params.set("connection", conn.value); }
-    if (queue.value) { params.set("queue", queue.value); }
-    if (!setup.checked) { params.set("setup", "0"); }
-    var hash = params.toString();
-    if (history.replaceState) {
-      history.replaceState(null, "", hash ? "#" + hash : location.pathname + location.search);
-    }
-  }
-  [conn, queue, setup].forEach(function (el) {
-    el.addEventListener("change", function () { toHash(); layout(); });
-  });
-  window.addEventListener("hashchange", function () { fromHash(); layout(); });
-  fromHash();
-  layout();
-  document.body.setAttribute("data-js-ok", "1");
-})();
-"""
+@cache
+def _asset(name: str) -> str:
+    """A file of ``amqpmock/view/assets`` (the page's stylesheet and script), read once."""
+    return (files("amqpmock.view") / "assets" / name).read_text(encoding="utf-8")
 
 
 def _options(values: Iterable[tuple[str, str]]) -> str:
@@ -1058,7 +478,7 @@ def render_html(diagram: Diagram) -> str:
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_esc(diagram.title)} - amqpmock</title>"
-        f"<style>{_PAGE_CSS}</style></head>"
+        f"<style>\n{_asset('diagram.css')}</style></head>"
         '<body data-amqpmock-diagram="">'
         f"<header><h1>{_esc(diagram.title)}</h1>"
         f'<p class="subtitle">{_esc(diagram.subtitle)}</p>'
@@ -1075,6 +495,6 @@ def render_html(diagram: Diagram) -> str:
         "</form></header>"
         f"<main>{render_svg(diagram, standalone=False)}</main>"
         f"{rpc}"
-        f"<script>{_PAGE_JS}</script>"
+        f"<script>\n{_asset('diagram.js')}</script>"
         "</body></html>\n"
     )
