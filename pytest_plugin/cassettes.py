@@ -12,12 +12,13 @@ Record modes (as VCR.py and pytest-recording name them):
 - ``all``: record and overwrite.
 - ``rewrite``: delete the cassette first, then record.
 
-Precedence: ``--amqp-record-mode`` on the command line, then the marker's
-``record_mode``, then the ini setting ``amqp_record_mode``, then ``none``. The upstream
-comes from ``--amqp-upstream``, else ``$AMQPMOCK_UPSTREAM``, else ini ``amqp_upstream``.
-Cassette path: the marker's first argument or ``path=`` (relative to the cassette dir),
-else ``<amqp_cassette_dir>/<module>/<test>.yaml``; ``amqp_cassette_dir`` defaults to
-``cassettes`` under the rootdir.
+Precedence, later winning: the ``amqp_cassette_config`` fixture, the module's marker,
+the class's, the test's; ``--amqp-record-mode`` beats them all, then the ini setting
+``amqp_record_mode``, then ``none``. The upstream comes from ``--amqp-upstream``, else
+``$AMQPMOCK_UPSTREAM``, else ini ``amqp_upstream``. Cassette path: the marker's first
+argument or ``path=`` (relative to the cassette root, ini ``amqp_cassette_dir``, default
+``cassettes`` under the rootdir), else ``<amqp_cassette_dir fixture>/<default_amqp_
+cassette_name fixture>.yaml``, by default ``<root>/<module path>/<Class>.<test>.yaml``.
 
 Marker options: ``record_mode``, ``match_on`` (matcher names), ``ignore_fields`` (JSON
 fields left out of body matching), ``allow_playback_repeats``, ``allow_unused``.
@@ -88,24 +89,63 @@ class CassetteSettings:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def settings_for(request: pytest.FixtureRequest) -> CassetteSettings | None:
-    marker = request.node.get_closest_marker(MARKER)
-    if marker is None:
+def merged_marker_options(request: pytest.FixtureRequest) -> tuple[Any, dict[str, Any]] | None:
+    """The test's ``amqp_cassette`` markers merged, nearest last: module (``pytestmark``),
+    then class, then the test's own. Returns (path or None, options), or None when the
+    test has no such marker."""
+    markers = list(request.node.iter_markers(MARKER))  # nearest first
+    if not markers:
         return None
+    path: Any = None
+    options: dict[str, Any] = {}
+    for marker in reversed(markers):
+        kwargs = dict(marker.kwargs)
+        unknown = sorted(set(kwargs) - set(_OPTIONS) - {"path"})
+        if unknown:
+            raise pytest.UsageError(
+                f"{MARKER}: unknown option(s) {unknown}; known: {list(_OPTIONS)}"
+            )
+        given = marker.args[0] if marker.args else kwargs.pop("path", None)
+        kwargs.pop("path", None)
+        if given:
+            path = given
+        options.update(kwargs)
+    return path, options
+
+
+def settings_for(
+    request: pytest.FixtureRequest,
+    cassette_dir: str | os.PathLike[str] | None = None,
+    cassette_name: str | None = None,
+    config_options: dict[str, Any] | None = None,
+) -> CassetteSettings | None:
+    """The test's cassette settings, or None when it is not marked ``amqp_cassette``.
+
+    Options merge in this order, later winning: the ``amqp_cassette_config`` fixture's
+    values, the module's marker, the class's, the test's; ``--amqp-record-mode`` beats
+    them all for the record mode, and the ini ``amqp_record_mode`` applies when none
+    sets one.
+    """
+    merged = merged_marker_options(request)
+    if merged is None:
+        return None
+    given, marker_options = merged
     config = request.config
-    kwargs = dict(marker.kwargs)
-    unknown = sorted(set(kwargs) - set(_OPTIONS) - {"path"})
+    unknown = sorted(set(config_options or {}) - set(_OPTIONS))
     if unknown:
-        raise pytest.UsageError(f"{MARKER}: unknown option(s) {unknown}; known: {list(_OPTIONS)}")
-    base = Path(str(config.rootpath)) / str(config.getini("amqp_cassette_dir"))
-    given = marker.args[0] if marker.args else kwargs.get("path")
+        raise pytest.UsageError(
+            f"amqp_cassette_config: unknown option(s) {unknown}; known: {list(_OPTIONS)}"
+        )
+    kwargs = {**(config_options or {}), **marker_options}
+    root = cassette_root(config)
     if given:
         path = Path(str(given))
         if not path.is_absolute():
-            path = base / path
+            path = root / path
     else:
-        module = Path(str(request.node.path)).stem
-        path = base / module / f"{_safe(request.node.name)}.yaml"
+        folder = Path(cassette_dir) if cassette_dir is not None else default_dir(request)
+        name = cassette_name if cassette_name is not None else default_name(request)
+        path = folder / f"{name}.yaml"
     mode = (
         config.getoption("--amqp-record-mode")
         or kwargs.get("record_mode")
@@ -129,6 +169,34 @@ def settings_for(request: pytest.FixtureRequest) -> CassetteSettings | None:
         allow_playback_repeats=bool(kwargs.get("allow_playback_repeats", False)),
         allow_unused=bool(kwargs.get("allow_unused", False)),
     )
+
+
+def cassette_root(config: pytest.Config) -> Path:
+    """Where cassettes live: ini ``amqp_cassette_dir`` under the rootdir."""
+    return Path(str(config.rootpath)) / str(config.getini("amqp_cassette_dir"))
+
+
+def default_dir(request: pytest.FixtureRequest) -> Path:
+    """``<cassette root>/<the test module's path under the rootdir, without .py>``: two
+    modules of the same name in different folders get different folders."""
+    module = Path(str(request.node.path))
+    try:
+        relative = module.relative_to(Path(str(request.config.rootpath)))
+    except ValueError:  # a test module outside the rootdir
+        relative = Path(module.name)
+    parts = [_safe(part) for part in relative.with_suffix("").parts]
+    return cassette_root(request.config).joinpath(*parts)
+
+
+def default_name(request: pytest.FixtureRequest) -> str:
+    """``<Class>.<test>`` for a test in a class (nested classes joined by dots), else
+    ``<test>``; parametrized tests keep their id (``test_x[a-1]`` -> ``test_x_a-1``)."""
+    classes = []
+    node = request.node.parent
+    while node is not None and isinstance(node, pytest.Class):
+        classes.append(node.name)
+        node = node.parent
+    return ".".join([_safe(c) for c in reversed(classes)] + [_safe(request.node.name)])
 
 
 def _recording(settings: CassetteSettings) -> bool:
@@ -242,14 +310,52 @@ class CassetteSession:
 
 
 @pytest.fixture
+def amqp_cassette_dir(request: pytest.FixtureRequest) -> str:
+    """The folder of this test's default cassette; override it in a conftest.py (as
+    pytest-recording's ``vcr_cassette_dir``). Default: ``<amqp_cassette_dir
+    ini>/<module path>``."""
+    return str(default_dir(request))
+
+
+@pytest.fixture
+def default_amqp_cassette_name(request: pytest.FixtureRequest) -> str:
+    """This test's default cassette name, without ``.yaml``; override it to choose
+    another (as pytest-recording's ``default_cassette_name``). Default:
+    ``<Class>.<test>`` or ``<test>``."""
+    return default_name(request)
+
+
+@pytest.fixture
+def amqp_cassette_config() -> dict[str, Any]:
+    """Cassette options for the tests in its scope (``record_mode``, ``match_on``,
+    ``ignore_fields``, ``allow_playback_repeats``, ``allow_unused``); markers override
+    them. Override this fixture in a conftest.py or module to set defaults."""
+    return {}
+
+
+@pytest.fixture
 def amqp_cassette(
-    request: pytest.FixtureRequest, amqp_broker: BrokerFixture
+    request: pytest.FixtureRequest,
+    amqp_broker: BrokerFixture,
+    amqp_cassette_dir: str,
+    default_amqp_cassette_name: str,
+    amqp_cassette_config: dict[str, Any],
 ) -> Iterator[CassetteSession | None]:
     """The test's cassette session (None for tests without the amqp_cassette marker)."""
-    settings = settings_for(request)
+    settings = settings_for(
+        request, amqp_cassette_dir, default_amqp_cassette_name, amqp_cassette_config
+    )
     if settings is None:
         yield None
         return
     session = CassetteSession(settings, amqp_broker)
     yield session
     session.finish()
+
+
+@pytest.fixture(autouse=True)
+def _amqp_cassette_for_marked_tests(request: pytest.FixtureRequest) -> None:
+    """A marked test gets its cassette whichever amqpmock fixture it uses (``amqp_url``
+    or only ``amqp_broker``): the marker alone is enough, as with pytest-recording."""
+    if request.node.get_closest_marker(MARKER) is not None:
+        request.getfixturevalue("amqp_cassette")

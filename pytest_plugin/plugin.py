@@ -23,9 +23,25 @@ from amqpmock.testing.harness import BrokerFixture
 from amqpmock.wire.loopthread import LOOP_KINDS
 
 from . import cassettes
-from .cassettes import CassetteSession, amqp_cassette
+from .cassettes import (
+    CassetteSession,
+    _amqp_cassette_for_marked_tests,
+    amqp_cassette,
+    amqp_cassette_config,
+    amqp_cassette_dir,
+    default_amqp_cassette_name,
+)
 
-__all__ = ["amqp_broker", "amqp_cassette", "amqp_url", "amqpmock_server"]
+__all__ = [
+    "_amqp_cassette_for_marked_tests",
+    "amqp_broker",
+    "amqp_cassette",
+    "amqp_cassette_config",
+    "amqp_cassette_dir",
+    "amqp_url",
+    "amqpmock_server",
+    "default_amqp_cassette_name",
+]
 
 # --amqpmock-diagrams: a sequence diagram of each failing test's broker traffic
 pytest_plugins = ["pytest_amqpmock.diagrams"]
