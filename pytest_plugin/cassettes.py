@@ -21,13 +21,19 @@ argument or ``path=`` (relative to the cassette root, ini ``amqp_cassette_dir``,
 cassette_name fixture>.yaml``, by default ``<root>/<module path>/<Class>.<test>.yaml``.
 
 Marker options: ``record_mode``, ``match_on`` (matcher names), ``ignore_fields`` (JSON
-fields left out of body matching), ``allow_playback_repeats``, ``allow_unused``.
+fields left out of body matching), ``allow_playback_repeats``, ``allow_unused``,
+``record_on_exception`` (off: a test that fails while recording writes nothing).
+
+A recording never makes a cassette worse: an unreachable upstream fails the test before
+anything is recorded, a failed test writes nothing (unless ``record_on_exception``), and
+``rewrite`` replaces the old cassette only when the new one is written (atomically).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +49,16 @@ from amqpmock.testing.harness import BrokerFixture
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 UPSTREAM_ENV = "AMQPMOCK_UPSTREAM"
 MARKER = "amqp_cassette"
-_OPTIONS = ("record_mode", "match_on", "ignore_fields", "allow_playback_repeats", "allow_unused")
+_OPTIONS = (
+    "record_mode",
+    "match_on",
+    "ignore_fields",
+    "allow_playback_repeats",
+    "allow_unused",
+    "record_on_exception",
+)
+# the test's reports by phase, for the cassette fixture's teardown (did the test fail?)
+REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
 def addoption(parser: pytest.Parser) -> None:
@@ -68,7 +83,8 @@ def configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(path=None, *, record_mode=None, match_on=None, ignore_fields=(), "
-        "allow_playback_repeats=False, allow_unused=False): replay (or record) the AMQP "
+        "allow_playback_repeats=False, allow_unused=False, record_on_exception=False): "
+        "replay (or record) the AMQP "
         "traffic of this test from a cassette",
     )
 
@@ -86,6 +102,7 @@ class CassetteSettings:
     ignore_fields: tuple[str, ...] = ()
     allow_playback_repeats: bool = False
     allow_unused: bool = False
+    record_on_exception: bool = False
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -168,6 +185,7 @@ def settings_for(
         ignore_fields=tuple(kwargs.get("ignore_fields") or ()),
         allow_playback_repeats=bool(kwargs.get("allow_playback_repeats", False)),
         allow_unused=bool(kwargs.get("allow_unused", False)),
+        record_on_exception=bool(kwargs.get("record_on_exception", False)),
     )
 
 
@@ -236,8 +254,9 @@ class CassetteSession:
             )
         from amqpmock.testing.proxythread import ProxyThread
 
-        if settings.record_mode == "rewrite" and settings.path.exists():
-            settings.path.unlink()
+        _check_upstream(settings)
+        # `rewrite` starts afresh, but the old cassette stays until the new one is
+        # written (atomically), so a recording that fails leaves it as it was
         self.proxy = ProxyThread(settings.upstream).start()
 
     def _start_replay(self) -> None:
@@ -266,36 +285,30 @@ class CassetteSession:
 
         self.engine = self.broker.call(attach)
 
-    def finish(self) -> None:
+    def finish(self, test_failed: bool = False) -> None:
         if self.recording:
-            self._finish_recording()
+            self._finish_recording(test_failed)
         else:
             self._finish_replay()
 
-    def _finish_recording(self) -> None:
+    def _finish_recording(self, test_failed: bool) -> None:
         proxy = self.proxy
         try:
             recorded: Cassette = proxy.cassette()
         finally:
             proxy.stop()
         settings = self.settings
+        if test_failed and not settings.record_on_exception:
+            return  # as VCR.py: a test that failed while recording writes nothing
+        unreachable = [c for c in recorded.connections if c.ending == "upstream-unreachable"]
+        if unreachable:
+            pytest.fail(
+                f"recording {settings.path} failed, the cassette is untouched: "
+                f"{unreachable[0].error or 'the upstream RabbitMQ could not be reached'}",
+                pytrace=False,
+            )
         if settings.record_mode == "new_episodes" and settings.path.exists():
-            old = load_cassette(settings.path)
-            next_id = max((c.id for c in old.connections), default=0)
-            renumber = {}
-            for conn in recorded.connections:
-                next_id += 1
-                renumber[conn.id] = next_id
-                conn.id = next_id
-            for conn in recorded.connections:
-                for item in conn.interactions:
-                    if item.source is not None:
-                        item.source = (
-                            renumber.get(item.source[0], item.source[0]),
-                            item.source[1],
-                        )
-            old.connections.extend(recorded.connections)
-            recorded = old
+            recorded = _append_episodes(load_cassette(settings.path), recorded)
         settings.path.parent.mkdir(parents=True, exist_ok=True)
         write_cassette(recorded, settings.path, secrets=proxy.proxy.upstream.passwords)
 
@@ -307,6 +320,49 @@ class CassetteSession:
         self.broker.call(lambda _b: engine.close())
         if report:
             pytest.fail(report, pytrace=False)
+
+
+def _check_upstream(settings: CassetteSettings) -> None:
+    """Fail the test before anything is recorded when no upstream host accepts a TCP
+    connection, naming the upstream (password hidden) and why."""
+    from amqpmock.proxy import UpstreamURLError, parse_upstream_url
+
+    try:
+        upstream = parse_upstream_url(str(settings.upstream))
+    except UpstreamURLError as exc:
+        pytest.fail(f"cannot record {settings.path}: {exc}", pytrace=False)
+    problems = []
+    for host in upstream.hosts:
+        try:
+            socket.create_connection((host.host, host.port), timeout=5).close()
+        except OSError as exc:
+            problems.append(f"{host.address}: {exc}")
+        else:
+            return
+    pytest.fail(
+        f"cannot record {settings.path}: the upstream RabbitMQ {upstream.redacted()} is "
+        f"unreachable ({'; '.join(problems)}); the cassette is untouched",
+        pytrace=False,
+    )
+
+
+def _append_episodes(old: Cassette, recorded: Cassette) -> Cassette:
+    next_id = max((c.id for c in old.connections), default=0)
+    renumber = {}
+    for conn in recorded.connections:
+        next_id += 1
+        renumber[conn.id] = next_id
+        conn.id = next_id
+    for conn in recorded.connections:
+        for item in conn.interactions:
+            if item.source is not None:
+                item.source = (renumber.get(item.source[0], item.source[0]), item.source[1])
+    old.connections.extend(recorded.connections)
+    return old
+
+
+def record_report(item: pytest.Item, report: pytest.TestReport) -> None:
+    item.stash.setdefault(REPORTS, {})[report.when] = report
 
 
 @pytest.fixture
@@ -350,7 +406,8 @@ def amqp_cassette(
         return
     session = CassetteSession(settings, amqp_broker)
     yield session
-    session.finish()
+    reports = request.node.stash.get(REPORTS, {})
+    session.finish(test_failed=any(r.failed for r in reports.values()))
 
 
 @pytest.fixture(autouse=True)

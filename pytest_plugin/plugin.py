@@ -13,7 +13,7 @@ one ``amqpmock`` group; ini names match them (``--amqpmock-port`` / ``amqpmock_p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 
@@ -95,6 +95,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     cassettes.configure(config)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    cassettes.record_report(item, report)
+    return report
 
 
 def _setting(config: pytest.Config, name: str) -> str:
