@@ -12,10 +12,13 @@ Rules this module keeps:
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Mapping
+import difflib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
+
+from pamqp import commands as _pamqp_commands
 
 from amqpmock.cassette._body import decode_body, encode_body
 from amqpmock.cassette._errors import CassetteFormatError, CassetteVersionError
@@ -41,6 +44,32 @@ ORIGINS: tuple[str, ...] = get_args(Origin)
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 ENDINGS: tuple[str, ...] = get_args(Ending)
 INCOMPLETE_ENDINGS = frozenset({"upstream-gone", "upstream-unreachable", "proxy-stopped", "open"})
+
+# Every AMQP 0-9-1 method name (``Class.Method``), as pamqp knows them.
+METHOD_NAMES = frozenset(str(cast(Any, c).name) for c in _pamqp_commands.INDEX_MAPPING.values())
+# The keys each level of a cassette may have; anything else is a typo or another format.
+CASSETTE_KEYS = ("version", "amqpmock", "recorded_at", "upstream", "complete", "connections")
+UPSTREAM_KEYS = ("product", "version", "url")
+CONNECTION_KEYS = (
+    "id",
+    "upstream",
+    "complete",
+    "ending",
+    "error",
+    "heartbeats",
+    "interactions",
+)
+INTERACTION_KEYS = (
+    "dir",
+    "channel",
+    "method",
+    "args",
+    "properties",
+    "body",
+    "outcome",
+    "origin",
+    "source",
+)
 
 PUBLISH_METHODS = frozenset({"Basic.Publish"})
 DELIVERY_METHODS = frozenset({"Basic.Deliver", "Basic.GetOk"})
@@ -103,6 +132,7 @@ class Interaction:
     def from_record(cls, record: object, where: str = "interaction") -> Interaction:
         """Build from a record; ``where`` prefixes error messages."""
         rec = _mapping(record, where)
+        _known_keys(rec, INTERACTION_KEYS, where)
         direction = _choice(rec, "dir", DIRECTIONS, where, required=True)
         channel = _int(rec, "channel", where, required=True)
         method = rec.get("method")
@@ -111,6 +141,11 @@ class Interaction:
                 f"{where}.method: expected 'Class.Method', got {method!r}"
                 if "method" in rec
                 else f"{where}.method: missing"
+            )
+        if method not in METHOD_NAMES:
+            raise CassetteFormatError(
+                f"{where}.method: unknown AMQP method {method!r}"
+                + _did_you_mean(method, METHOD_NAMES)
             )
         args = rec.get("args", {})
         if not isinstance(args, dict):
@@ -192,6 +227,7 @@ class CassetteConnection:
     @classmethod
     def from_data(cls, data: object, where: str) -> CassetteConnection:
         rec = _mapping(data, where)
+        _known_keys(rec, CONNECTION_KEYS, where)
         conn_id = _int(rec, "id", where, required=True)
         upstream = rec.get("upstream")
         if upstream is not None and not isinstance(upstream, str):
@@ -302,8 +338,12 @@ class Cassette:
             raise CassetteFormatError(f"version: expected a positive integer, got {version!r}")
         if version > CASSETTE_FORMAT_VERSION:
             raise CassetteVersionError(version, CASSETTE_FORMAT_VERSION, path)
+        _known_keys(data, CASSETTE_KEYS, "")
+        if "connections" not in data:
+            raise CassetteFormatError("connections: missing (the list of recorded connections)")
         tool = data.get("amqpmock", "")
         upstream = _mapping(data.get("upstream", {}), "upstream")
+        _known_keys(upstream, UPSTREAM_KEYS, "upstream")
         recorded_at = data.get("recorded_at")
         if recorded_at is not None and not isinstance(recorded_at, datetime.datetime):
             raise CassetteFormatError("recorded_at: expected a timestamp")
@@ -322,6 +362,21 @@ class Cassette:
             CassetteConnection.from_data(item, f"connections[{n}]") for n, item in enumerate(raw)
         ]
         return cls(header=header, connections=connections, path=path)
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _known_keys(rec: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
+    for key in rec:
+        if key not in known:
+            at = f"{where}.{key}" if where else str(key)
+            raise CassetteFormatError(
+                f"{at}: unknown key{_did_you_mean(str(key), known)}; "
+                f"known here: {', '.join(known)}"
+            )
 
 
 def _mapping(value: object, where: str) -> Mapping[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import decimal
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -170,7 +171,46 @@ def load_cassette(path: str | os.PathLike[str]) -> Cassette:
         raise CassetteFormatError(f"not UTF-8 text: {exc.reason}", file) from None
     except OSError as exc:
         raise CassetteError(f"cannot read: {exc.strerror or exc}", file) from None
-    return Cassette.from_data(loads(text, file), file)
+    data = loads(text, file)
+    try:
+        return Cassette.from_data(data, file)
+    except CassetteFormatError as exc:
+        line = _line_of(text, exc.problem)
+        if line is None:
+            raise
+        raise CassetteFormatError(f"line {line}: {exc.problem}", file) from None
+
+
+_LOCATION = re.compile(r"^((?:[A-Za-z_][\w\-]*)?(?:\[\d+\])?(?:\.[\w\-]+|\[\d+\])*):")
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _line_of(text: str, problem: str) -> int | None:
+    """The line of the YAML node a format error's location (``connections[0].
+    interactions[3].method: ...``) points at, or None. Composed again only on error."""
+    match = _LOCATION.match(problem)
+    if match is None or not match.group(1):
+        return None
+    try:
+        node = yaml.compose(text, Loader=CassetteLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key, index in _STEP.findall(match.group(1)):
+        if isinstance(node, yaml.MappingNode) and key:
+            found = next((kv for kv in node.value if kv[0].value == key), None)
+            if found is None:
+                break
+            line = found[0].start_mark.line + 1
+            node = found[1]
+        elif isinstance(node, yaml.SequenceNode) and index:
+            if int(index) >= len(node.value):
+                break
+            node = node.value[int(index)]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
 
 
 def cassette_text(cassette: Cassette, secrets: Iterable[str] = ()) -> str:

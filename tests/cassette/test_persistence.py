@@ -109,9 +109,31 @@ def test_missing_file(tmp_path: Path) -> None:
         ),
         (
             "version: 1\nconnections: [{id: 1, interactions: "
-            "[{dir: c2s, channel: 1, method: A.B, body: {base64: '%%'}}]}]\n",
+            "[{dir: c2s, channel: 1, method: Basic.Publish, body: {base64: '%%'}}]}]\n",
             r"interactions\[0\].body: body 'base64' is not valid base64",
         ),
+        # strict schema: typos and unknown names are refused, with the line they are on
+        (
+            "version: 1\namqpmock: 0.1.0\nconections: []\n",
+            r"line 3: conections: unknown key \(did you mean 'connections'\?\)",
+        ),
+        ("version: 1\namqpmock: 0.1.0\n", "connections: missing"),
+        (
+            "version: 1\nconnections:\n- id: 1\n  interactions:\n  - dir: c2s\n"
+            "    channel: 1\n    method: Basic.Pubish\n",
+            r"line 7: connections\[0\].interactions\[0\].method: unknown AMQP method "
+            r"'Basic.Pubish' \(did you mean 'Basic.Publish'\?\)",
+        ),
+        (
+            "version: 1\nconnections:\n- id: 1\n  interations: []\n",
+            r"line 4: connections\[0\].interations: unknown key \(did you mean 'interactions'",
+        ),
+        (
+            "version: 1\nconnections:\n- id: 1\n  interactions:\n  - dir: c2s\n"
+            "    channel: 1\n    method: Basic.Publish\n    propreties: {}\n",
+            r"line 8: connections\[0\].interactions\[0\].propreties: unknown key",
+        ),
+        ("version: 1\nconnections: []\nupstream: {prodcut: x}\n", "upstream.prodcut: unknown key"),
         ("version: 1\nx: !!python/object:os.system {}\n", "not valid YAML"),
         ("version: 1\nx: !decimal [1]\n", "not valid YAML"),
     ],
