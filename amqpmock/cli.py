@@ -51,13 +51,23 @@ def _listen(value: str) -> tuple[str, int]:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from amqpmock.cassette import CassetteError, load_cassette
+    from amqpmock.cassette import CassetteError, incomplete_problem, load_cassette
     from amqpmock.fake import Broker
     from amqpmock.replay import ReplayEngine, ReplayError
     from amqpmock.wire.server import AMQPServer, MonotonicClock
 
     try:
         cassette = load_cassette(args.cassette)
+        problem = incomplete_problem(cassette)
+        if problem is not None:
+            if not args.allow_incomplete:
+                print(
+                    f"amqpmock replay: {args.cassette}: {problem}; re-record it, or pass "
+                    "--allow-incomplete to replay it anyway",
+                    file=sys.stderr,
+                )
+                return 1
+            print(f"amqpmock replay: warning: {problem}; replaying it anyway", file=sys.stderr)
         broker = Broker(MonotonicClock())
         engine = ReplayEngine(broker, cassette, allow_playback_repeats=args.allow_playback_repeats)
     except (CassetteError, ReplayError) as exc:
@@ -169,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-playback-repeats",
         action="store_true",
         help="let a recorded request be answered more than once",
+    )
+    replay.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="replay a cassette whose recording stopped early (refused otherwise)",
     )
     replay.set_defaults(handler=_cmd_replay)
 

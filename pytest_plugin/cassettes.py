@@ -22,7 +22,9 @@ cassette_name fixture>.yaml``, by default ``<root>/<module path>/<Class>.<test>.
 
 Marker options: ``record_mode``, ``match_on`` (matcher names), ``ignore_fields`` (JSON
 fields left out of body matching), ``allow_playback_repeats``, ``allow_unused``,
-``record_on_exception`` (off: a test that fails while recording writes nothing).
+``record_on_exception`` (off: a test that fails while recording writes nothing),
+``allow_incomplete`` (replay a cassette whose recording stopped early, with a warning;
+off: such a cassette is refused).
 
 A recording never makes a cassette worse: an unreachable upstream fails the test before
 anything is recorded, a failed test writes nothing (unless ``record_on_exception``), and
@@ -34,6 +36,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +44,13 @@ from typing import Any
 
 import pytest
 
-from amqpmock.cassette import Cassette, CassetteError, load_cassette, write_cassette
+from amqpmock.cassette import (
+    Cassette,
+    CassetteError,
+    incomplete_problem,
+    load_cassette,
+    write_cassette,
+)
 from amqpmock.hookspecs import get_plugin_manager
 from amqpmock.replay import DEFAULT_MATCH_ON, ReplayEngine
 from amqpmock.testing.harness import BrokerFixture
@@ -56,6 +65,7 @@ _OPTIONS = (
     "allow_playback_repeats",
     "allow_unused",
     "record_on_exception",
+    "allow_incomplete",
 )
 # the test's reports by phase, for the cassette fixture's teardown (did the test fail?)
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -83,7 +93,8 @@ def configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(path=None, *, record_mode=None, match_on=None, ignore_fields=(), "
-        "allow_playback_repeats=False, allow_unused=False, record_on_exception=False): "
+        "allow_playback_repeats=False, allow_unused=False, record_on_exception=False, "
+        "allow_incomplete=False): "
         "replay (or record) the AMQP "
         "traffic of this test from a cassette",
     )
@@ -103,6 +114,7 @@ class CassetteSettings:
     allow_playback_repeats: bool = False
     allow_unused: bool = False
     record_on_exception: bool = False
+    allow_incomplete: bool = False
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -186,6 +198,7 @@ def settings_for(
         allow_playback_repeats=bool(kwargs.get("allow_playback_repeats", False)),
         allow_unused=bool(kwargs.get("allow_unused", False)),
         record_on_exception=bool(kwargs.get("record_on_exception", False)),
+        allow_incomplete=bool(kwargs.get("allow_incomplete", False)),
     )
 
 
@@ -271,6 +284,15 @@ class CassetteSession:
                     f"or ${UPSTREAM_ENV})"
                 )
             pytest.fail(f"{exc}{hint}", pytrace=False)
+        problem = incomplete_problem(cassette)
+        if problem is not None:
+            if not settings.allow_incomplete:
+                pytest.fail(
+                    f"{settings.path}: {problem}; re-record it, or replay it anyway with "
+                    f"@pytest.mark.{MARKER}(allow_incomplete=True)",
+                    pytrace=False,
+                )
+            warnings.warn(f"{settings.path}: {problem}; replaying it anyway", stacklevel=1)
         matchers = get_plugin_manager().matchers()
 
         def attach(broker: Any) -> ReplayEngine:

@@ -27,6 +27,7 @@ from amqpmock.cassette._model import (
     Interaction,
     Origin,
     Outcome,
+    incomplete_problem,
 )
 from amqpmock.cassette._redact import (
     REDACTED,
@@ -74,6 +75,7 @@ __all__ = [
     "default_redactors",
     "dumps",
     "encode_body",
+    "incomplete_problem",
     "load_cassette",
     "loads",
     "redact_body_fields",

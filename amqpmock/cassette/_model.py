@@ -418,3 +418,16 @@ def _opt_str(rec: Mapping[str, Any], key: str, where: str) -> str | None:
     if not isinstance(value, str):
         raise CassetteFormatError(f"{where}.{key}: expected a string, got {value!r}")
     return value
+
+
+def incomplete_problem(cassette: Cassette) -> str | None:
+    """Why a cassette is incomplete (a connection's recording stopped before its real
+    end), or None when it is complete."""
+    for conn in cassette.connections:
+        if not conn.complete:
+            why = f" ({conn.error})" if conn.error else ""
+            return (
+                f"the cassette is incomplete: connection {conn.id} ended "
+                f"'{conn.ending}'{why} before the session did"
+            )
+    return None

@@ -264,11 +264,22 @@ def _outside(conn_id: int, index: int, queue: str, item: Interaction) -> Outside
 class Mismatch:
     live: PublishRecord
     candidates: list[tuple[RecordedPublish, list[str]]]
+    recorded: int = 0  # publishes in the cassette
+    used_up: list[RecordedPublish] = field(default_factory=list)  # would match, played
 
     def explain(self) -> str:
         lines = [f"no recorded publish matches {self.live.describe()}"]
-        if not self.candidates:
+        if self.used_up:
+            first = self.used_up[0].record.describe()
+            lines.append(
+                f"  it matches {len(self.used_up)} recorded publish(es) already replayed, "
+                f"e.g. {first}: the test publishes it more often than the recording did "
+                "(allow_playback_repeats=True lets a recorded publish answer again)"
+            )
+        elif self.recorded == 0:
             lines.append("  the cassette has no publishes")
+        elif not self.candidates:
+            lines.append(f"  all {self.recorded} recorded publishes were already replayed")
         for rec, problems in self.candidates:
             lines.append(f"  nearest: {rec.record.describe()}")
             lines.extend(f"    - {p}" for p in problems)
@@ -377,7 +388,14 @@ class ReplayEngine:
                 return
             best.append((rec, problems))
         best.sort(key=lambda pair: len(pair[1]))
-        mismatch = Mismatch(live, best[:3])
+        used_up = [
+            rec
+            for rec in self.plan.publishes
+            if rec.replayed
+            and not self.allow_playback_repeats
+            and not self._compare(live, rec.record)
+        ]
+        mismatch = Mismatch(live, best[:3], len(self.plan.publishes), used_up)
         self.mismatches.append(mismatch)
         error = ChannelError(
             PRECONDITION_FAILED,

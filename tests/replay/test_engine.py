@@ -133,6 +133,12 @@ def test_repeats_follow_recorded_order_unless_allowed() -> None:
     with pytest.raises(ChannelClosed):
         run_client(broker)
     assert len(engine.mismatches) == 1
+    # the report says why (a repeat), not that the cassette had no publishes
+    report = engine.report(allow_unused=True)
+    assert report is not None
+    assert "the cassette has no publishes" not in report
+    assert "it matches 1 recorded publish(es) already replayed" in report
+    assert "allow_playback_repeats=True" in report
     broker2 = Broker()
     engine2 = ReplayEngine(broker2, CASSETTE_MODEL(), allow_playback_repeats=True)
     ch1, _ = run_client(broker2)
