@@ -25,14 +25,12 @@ Rules this module keeps:
 from __future__ import annotations
 
 import contextlib
-import datetime
-import decimal as _decimal
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pamqp import base, commands, constants, decode, encode, frame, header, heartbeat
+from pamqp import base, commands, constants, decode, frame, header, heartbeat
 from pamqp.commands import Basic
 
 from amqpmock.errors import (
@@ -42,7 +40,23 @@ from amqpmock.errors import (
     AMQPError,
     amqp_error,
 )
-from amqpmock.fieldtypes import FieldInt, Float32, Int8, Int16, Int32, UInt8, UInt16, UInt32
+from amqpmock.fieldtypes import Float32, Int8, Int16, Int32, UInt8, UInt16, UInt32
+from amqpmock.wire._replytext import (
+    _frame_error,
+    _ids,
+    _unexpected_frame,
+    capped_error,
+    erlang_binary_p,
+    erlang_binary_w,
+    truncate_reply_text,
+)
+from amqpmock.wire._tables import (
+    _decode_table,
+    _property_flags,
+    _typed_headers,
+    _TypedContentHeader,
+    encode_table,
+)
 
 __all__ = [
     "FRAME_MAX",
@@ -151,87 +165,7 @@ class BadFrame:
 InboundFrame = MethodFrame | HeaderFrame | BodyFrame | HeartbeatFrame | UnknownMethod | BadFrame
 
 
-# -- Erlang formatting, as RabbitMQ prints terms into reply texts -------------------
-
-_ERLANG_ESCAPES = {
-    ord("\n"): "\\n",
-    ord("\r"): "\\r",
-    ord("\t"): "\\t",
-    0x0B: "\\v",
-    0x08: "\\b",
-    0x0C: "\\f",
-    0x1B: "\\e",
-    ord('"'): '\\"',
-    ord("\\"): "\\\\",
-}
-# io_lib_pretty wraps a term that would end past this column (measured on a real node).
-_ERLANG_LINE_FIT = 78
-
-
-def _latin1_printable(data: bytes) -> bool:
-    return all(32 <= b <= 126 or b >= 160 or b in _ERLANG_ESCAPES for b in data)
-
-
-def erlang_binary_w(data: bytes) -> str:
-    """``io_lib:format("~w", [Bin])``: always the octets as integers."""
-    return "<<" + ",".join(str(b) for b in data) + ">>"
-
-
-def erlang_binary_p(data: bytes) -> str:
-    """``io_lib:format("~p", [Bin])`` with the default latin1 printable range."""
-    if data and _latin1_printable(data):
-        text = "".join(_ERLANG_ESCAPES.get(b, chr(b)) for b in data)
-        return f'<<"{text}">>'
-    return erlang_binary_w(data)
-
-
-def _erlang_tuple_p(items: tuple[str | int, ...], column: int) -> str:
-    """``~p`` of a flat tuple of atoms and integers starting at ``column``."""
-    parts = [str(item) for item in items]
-    flat = "{" + ",".join(parts) + "}"
-    if column + len(flat) <= _ERLANG_LINE_FIT:
-        return flat
-    indent = ",\n" + " " * (column + 1)
-    return "{" + indent.join(parts) + "}"
-
-
-def truncate_reply_text(text: str) -> str:
-    """RabbitMQ cuts reply texts longer than 255 octets to 252 octets plus '...'."""
-    raw = text.encode("utf-8")
-    if len(raw) <= 255:
-        return text
-    return raw[:252].decode("utf-8", errors="ignore") + "..."
-
-
-def capped_error(code: int, text: str, class_id: int = 0, method_id: int = 0) -> AMQPError:
-    """``amqp_error`` whose full reply text (``"NAME - text"``) is cut as RabbitMQ cuts it."""
-    error = amqp_error(code, text, class_id, method_id)
-    full = error.reply_text
-    capped = truncate_reply_text(full)
-    if capped != full:
-        error = amqp_error(code, capped[len(full) - len(text) :], class_id, method_id)
-    return error
-
-
-def _frame_error(
-    frame_type: int, payload: bytes, reason: str | tuple[str | int, ...]
-) -> AMQPError:
-    """RabbitMQ's ``"type ~p, ~s octets = ~p: ~p"`` frame error (501)."""
-    if len(payload) <= 16:
-        prefix = f"type {frame_type}, all octets = {erlang_binary_p(payload)}: "
-    else:
-        prefix = f"type {frame_type}, first 16 octets = {erlang_binary_p(payload[:16])}: "
-    reason_text = reason if isinstance(reason, str) else _erlang_tuple_p(reason, len(prefix))
-    return capped_error(FRAME_ERROR, prefix + reason_text)
-
-
-def _unexpected_frame(frame_type: int, payload: bytes) -> AMQPError:
-    """RabbitMQ's 505 for a content or heartbeat frame where none can go."""
-    if len(payload) <= 16:
-        what = f"all octets = {erlang_binary_p(payload)}"
-    else:
-        what = f"first 16 octets = {erlang_binary_p(payload[:16])}"
-    return capped_error(UNEXPECTED_FRAME, f"type {frame_type}, {what}")
+# -- errors about frames (the reply texts are made in _replytext) -----------------
 
 
 def unexpected_frame_for(item: HeaderFrame | BodyFrame | HeartbeatFrame) -> AMQPError:
@@ -294,7 +228,7 @@ _PROPERTY_READERS: list[tuple[str, int, Callable[[bytes], tuple[int, Any]]]] = [
             "shortstr": decode.short_str,
             "octet": decode.octet,
             "timestamp": decode.timestamp,
-            "table": lambda data: _decode_table(data),
+            "table": _decode_table,
         }[Basic.Properties.amqp_type(name)],
     )
     for name in Basic.Properties.__slots__
@@ -599,10 +533,6 @@ class ContentAssembler:
         self._pending.pop(channel, None)
 
 
-def _ids(method: base.Frame) -> tuple[int, int]:
-    return method.index >> 16, method.index & 0xFFFF
-
-
 def _header_expected(method: base.Frame, got: str) -> AMQPError:
     class_id, method_id = _ids(method)
     return amqp_error(
@@ -726,154 +656,3 @@ def encode_content(
             _FRAME_END_OCTET,
         )
     return b"".join(parts)
-
-
-# -- header tables, as RabbitMQ passes them on --------------------------------------------
-
-
-_TYPED_INTS: dict[bytes, type[FieldInt]] = {
-    cls.field_type: cls for cls in (Int8, UInt8, Int16, UInt16, Int32, UInt32)
-}
-
-_HEADERS_FLAG = 0x2000  # Basic.Properties: content_type 0x8000, content_encoding 0x4000
-
-
-def _decode_value(data: bytes) -> tuple[int, Any]:
-    code = data[0:1]
-    if code == b"F":
-        consumed, table = _decode_table(data[1:])
-        return consumed + 1, table
-    if code == b"A":
-        consumed, array = _decode_array(data[1:])
-        return consumed + 1, array
-    consumed, value = decode.embedded_value(data)
-    if code in _TYPED_INTS and isinstance(value, int):
-        return consumed, _TYPED_INTS[code](value)
-    if code == b"f" and isinstance(value, float):
-        return consumed, Float32(value)
-    return consumed, value
-
-
-def _decode_table(data: bytes) -> tuple[int, dict[str, Any]]:
-    (length,) = struct.unpack_from(">I", data)
-    end = 4 + length
-    if end > len(data):
-        raise ValueError("field table longer than its frame")
-    table: dict[str, Any] = {}
-    offset = 4
-    while offset < end:
-        key_length = data[offset]
-        key = data[offset + 1 : offset + 1 + key_length].decode("utf-8")
-        offset += 1 + key_length
-        consumed, table[key] = _decode_value(data[offset:end])
-        offset += consumed
-    return end, table
-
-
-def _decode_array(data: bytes) -> tuple[int, list[Any]]:
-    (length,) = struct.unpack_from(">I", data)
-    end = 4 + length
-    if end > len(data):
-        raise ValueError("field array longer than its frame")
-    items: list[Any] = []
-    offset = 4
-    while offset < end:
-        consumed, item = _decode_value(data[offset:end])
-        items.append(item)
-        offset += consumed
-    return end, items
-
-
-def _property_flags(data: bytes) -> tuple[int, int]:
-    """(flags, offset past the flag words) of a content header's property list; the
-    continuation bits are left out of the flags."""
-    flags, offset, word_index = 0, 0, 0
-    while True:
-        (word,) = struct.unpack_from(">H", data, offset)
-        offset += 2
-        flags |= (word & 0xFFFE) << (16 * word_index)
-        word_index += 1
-        if not word & 1:
-            return flags, offset
-
-
-def _property_offsets(data: bytes) -> tuple[int, int]:
-    """(flags, offset of the headers table) in a content header's property list."""
-    flags, offset = _property_flags(data)
-    for flag in (0x8000, 0x4000):  # content_type, content_encoding: short strings
-        if flags & flag:
-            offset += 1 + data[offset]
-    return flags, offset
-
-
-def _typed_headers(payload: bytes) -> dict[str, Any]:
-    """The headers table of a content header frame payload, keeping order and types."""
-    properties = payload[12:]
-    flags, offset = _property_offsets(properties)
-    if not flags & _HEADERS_FLAG:
-        raise ValueError("no headers")
-    return _decode_table(properties[offset:])[1]
-
-
-def _encode_value(value: Any) -> bytes:
-    if isinstance(value, bool):
-        return b"t" + encode.boolean(value)
-    if isinstance(value, FieldInt):
-        return value.field_type + value._pack.pack(value)
-    if isinstance(value, int):
-        return b"l" + encode.long_long_int(value)
-    if isinstance(value, Float32):
-        return b"f" + encode.floating_point(value)
-    if isinstance(value, float):
-        return b"d" + encode.double(value)
-    if isinstance(value, str):
-        return b"S" + encode.long_string(value)
-    if isinstance(value, bytes):
-        return b"S" + struct.pack(">I", len(value)) + value
-    if isinstance(value, bytearray):
-        return b"x" + encode.byte_array(value)
-    if isinstance(value, dict):
-        return b"F" + encode_table(value)
-    if isinstance(value, list | tuple):
-        items = b"".join(_encode_value(item) for item in value)
-        return b"A" + struct.pack(">I", len(items)) + items
-    if isinstance(value, _decimal.Decimal):
-        return b"D" + encode.decimal(value)
-    if isinstance(value, datetime.datetime):
-        return b"T" + encode.timestamp(value)
-    if value is None:
-        return b"V"
-    raise TypeError(f"cannot put {type(value).__name__} {value!r} in a field table")
-
-
-def encode_table(table: dict[str, Any]) -> bytes:
-    """A field table in the order of ``table``, each value with its field type."""
-    items = b"".join(
-        encode.short_string(key) + _encode_value(value) for key, value in table.items()
-    )
-    return struct.pack(">I", len(items)) + items
-
-
-class _TypedContentHeader(header.ContentHeader):
-    """pamqp's content header with RabbitMQ's header tables (order and types kept)."""
-
-    def marshal(self) -> bytes:
-        properties = self.properties
-        headers = properties.headers
-        if headers is None:
-            return super().marshal()
-        properties.headers = None
-        try:
-            plain = properties.marshal()
-        finally:
-            properties.headers = headers
-        flags, offset = _property_offsets(plain)
-        if flags >> 16:  # a second flag word never happens for Basic; keep pamqp's way
-            return super().marshal()
-        return (
-            struct.pack(">HxxQ", commands.Basic.frame_id, self.body_size)
-            + struct.pack(">H", flags | _HEADERS_FLAG)
-            + plain[2:offset]
-            + encode_table(headers)
-            + plain[offset:]
-        )
