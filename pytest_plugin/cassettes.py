@@ -41,6 +41,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -55,6 +56,8 @@ from amqpmock.hookspecs import get_plugin_manager
 from amqpmock.replay import DEFAULT_MATCH_ON, ReplayEngine
 from amqpmock.testing.harness import BrokerFixture
 
+from .network import NetworkBlocker
+
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 UPSTREAM_ENV = "AMQPMOCK_UPSTREAM"
 MARKER = "amqp_cassette"
@@ -66,6 +69,8 @@ _OPTIONS = (
     "allow_unused",
     "record_on_exception",
     "allow_incomplete",
+    "allowed_hosts",
+    "block_network",
 )
 # the test's reports by phase, for the cassette fixture's teardown (did the test fail?)
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -78,6 +83,18 @@ def addoption(parser: pytest.Parser) -> None:
         choices=RECORD_MODES,
         default=None,
         help="cassette record mode for tests marked amqp_cassette (default: none)",
+    )
+    group.addoption(
+        "--amqp-no-block-network",
+        action="store_true",
+        default=False,
+        help="let tests replaying a cassette connect to other hosts (blocked by default)",
+    )
+    group.addoption(
+        "--amqp-allowed-hosts",
+        default=None,
+        metavar="HOSTS",
+        help="comma-separated hosts (or host:port) reachable while a cassette replays",
     )
     group.addoption(
         "--amqp-upstream",
@@ -115,6 +132,8 @@ class CassetteSettings:
     allow_unused: bool = False
     record_on_exception: bool = False
     allow_incomplete: bool = False
+    block_network: bool = True
+    allowed_hosts: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -199,6 +218,14 @@ def settings_for(
         allow_unused=bool(kwargs.get("allow_unused", False)),
         record_on_exception=bool(kwargs.get("record_on_exception", False)),
         allow_incomplete=bool(kwargs.get("allow_incomplete", False)),
+        block_network=(
+            not config.getoption("--amqp-no-block-network")
+            and bool(kwargs.get("block_network", True))
+        ),
+        allowed_hosts=(
+            *(str(h) for h in kwargs.get("allowed_hosts") or ()),
+            *(h for h in str(config.getoption("--amqp-allowed-hosts") or "").split(",") if h),
+        ),
     )
 
 
@@ -248,6 +275,7 @@ class CassetteSession:
         self.recording = _recording(settings)
         self.engine: ReplayEngine | None = None
         self.proxy: Any = None
+        self.blocker: NetworkBlocker | None = None
         if self.recording:
             self._start_recording()
         else:
@@ -306,6 +334,11 @@ class CassetteSession:
             )
 
         self.engine = self.broker.call(attach)
+        if settings.block_network:
+            fake = urlsplit(self.broker.url)
+            self.blocker = NetworkBlocker(
+                [(fake.hostname or "127.0.0.1", fake.port or 5672)], settings.allowed_hosts
+            ).start()
 
     def finish(self, test_failed: bool = False) -> None:
         if self.recording:
@@ -335,13 +368,18 @@ class CassetteSession:
         write_cassette(recorded, settings.path, secrets=proxy.proxy.upstream.passwords)
 
     def _finish_replay(self) -> None:
+        blocked = None
+        if self.blocker is not None:
+            self.blocker.stop()
+            blocked = self.blocker.report()
         engine = self.engine
         if engine is None:
             return
         report = self.broker.call(lambda _b: engine.report(self.settings.allow_unused))
         self.broker.call(lambda _b: engine.close())
-        if report:
-            pytest.fail(report, pytrace=False)
+        problems = [text for text in (blocked, report) if text]
+        if problems:
+            pytest.fail("\n".join(problems), pytrace=False)
 
 
 def _check_upstream(settings: CassetteSettings) -> None:
