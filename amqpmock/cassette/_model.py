@@ -420,11 +420,20 @@ def _opt_str(rec: Mapping[str, Any], key: str, where: str) -> str | None:
     return value
 
 
+# Endings after which the recording lost part of the session: the broker went away (or
+# never answered) while the client still talked. A connection still ``open``, or ended
+# ``proxy-stopped``, when the recording stopped is the normal end of a recording of a
+# long-lived client (a pooled oslo.messaging connection outlives its test) and loses
+# nothing the test did.
+LOSSY_ENDINGS = frozenset({"upstream-gone", "upstream-unreachable"})
+
+
 def incomplete_problem(cassette: Cassette) -> str | None:
-    """Why a cassette is incomplete (a connection's recording stopped before its real
-    end), or None when it is complete."""
+    """Why a cassette is missing part of its session (a connection ended with one of
+    ``LOSSY_ENDINGS`` or an error), or None when replay can trust it."""
     for conn in cassette.connections:
-        if not conn.complete:
+        proxy_failed = conn.error is not None and conn.error.startswith("proxy error")
+        if conn.ending in LOSSY_ENDINGS or proxy_failed:
             why = f" ({conn.error})" if conn.error else ""
             return (
                 f"the cassette is incomplete: connection {conn.id} ended "
