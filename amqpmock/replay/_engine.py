@@ -26,7 +26,7 @@ from typing import Any
 
 from pamqp.commands import Basic
 
-from amqpmock.cassette import Cassette, Interaction
+from amqpmock.cassette import REDACTED, Cassette, Interaction
 from amqpmock.errors import PRECONDITION_FAILED, AMQPMockError, ChannelError
 from amqpmock.fake import DIRECT_REPLY_TO, Broker, CoreConnection
 from amqpmock.fake.model import Message
@@ -35,6 +35,7 @@ from amqpmock.replay._values import (
     body_key,
     learn_pairs,
     parse_json,
+    redacted_match,
     shape,
     substitute,
 )
@@ -87,7 +88,7 @@ def match_properties(live: PublishRecord, rec: PublishRecord) -> None:
         if name in VOLATILE_PROPERTIES or name == "headers":
             continue
         a, b = live.properties.get(name), rec.properties.get(name)
-        if a != b:
+        if not redacted_match(a, b):
             raise AssertionError(f"properties.{name}: {a!r} != {b!r}")
 
 
@@ -95,16 +96,16 @@ def match_headers(live: PublishRecord, rec: PublishRecord) -> None:
     a, b = live.headers, rec.headers
     for name in sorted(set(a) | set(b)):
         x, y = a.get(name), b.get(name)
-        if isinstance(x, str) and isinstance(y, str):
+        if isinstance(x, str) and isinstance(y, str) and REDACTED not in y:
             x, y = shape(x), shape(y)
-        if x != y:
+        if not redacted_match(x, y):
             raise AssertionError(f"headers.{name}: {a.get(name)!r} != {b.get(name)!r}")
 
 
 def match_body(live: PublishRecord, rec: PublishRecord) -> None:
     ignore = live.ignore_fields | rec.ignore_fields
     a, b = body_key(live.body, ignore), body_key(rec.body, ignore)
-    if a != b:
+    if not redacted_match(a, b):
         raise AssertionError(f"body: {_diff_text(a, b)}")
 
 
@@ -115,11 +116,11 @@ def _diff_text(a: Any, b: Any, path: str = "") -> str:
                 return f"{path}/{key} missing (recorded {b[key]!r})"
             if key not in b:
                 return f"{path}/{key} unexpected ({a[key]!r})"
-            if a[key] != b[key]:
+            if not redacted_match(a[key], b[key]):
                 return _diff_text(a[key], b[key], f"{path}/{key}")
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            if x != y:
+            if not redacted_match(x, y):
                 return _diff_text(x, y, f"{path}[{i}]")
     return f"{path or 'value'}: {a!r} != {b!r}"
 
