@@ -21,7 +21,7 @@ __all__ = ["build_parser", "main"]
 Command = Callable[[argparse.Namespace], int]
 
 
-def _user(value: str) -> tuple[str, str]:
+def user_argument(value: str) -> tuple[str, str]:
     name, sep, password = value.partition(":")
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"expected NAME:PASSWORD, got {value!r}")
@@ -43,55 +43,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _listen(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
-def _cmd_replay(args: argparse.Namespace) -> int:
-    from amqpmock.cassette import CassetteError, incomplete_problem, load_cassette
-    from amqpmock.fake import Broker
-    from amqpmock.replay import ReplayEngine, ReplayError
-    from amqpmock.wire.server import AMQPServer, MonotonicClock
-
-    try:
-        cassette = load_cassette(args.cassette)
-        problem = incomplete_problem(cassette)
-        if problem is not None:
-            if not args.allow_incomplete:
-                print(
-                    f"amqpmock replay: {args.cassette}: {problem}; re-record it, or pass "
-                    "--allow-incomplete to replay it anyway",
-                    file=sys.stderr,
-                )
-                return 1
-            print(f"amqpmock replay: warning: {problem}; replaying it anyway", file=sys.stderr)
-        broker = Broker(MonotonicClock())
-        engine = ReplayEngine(broker, cassette, allow_playback_repeats=args.allow_playback_repeats)
-    except (CassetteError, ReplayError) as exc:
-        print(f"amqpmock replay: {exc}", file=sys.stderr)
-        return 1
-    host, port = args.listen
-
-    async def serve() -> None:
-        async with AMQPServer(broker, host=host, port=port) as srv:
-            print(srv.url, flush=True)
-            await srv.serve_forever()
-
-    run_until_stopped(serve())
-    report = engine.report(allow_unused=True)
-    if report:
-        print(report, file=sys.stderr)
-        return 1
-    return 0
-
-
 # Commands whose code lives with the part they drive, imported only when one runs (so
 # ``amqpmock serve`` does not pay for the proxy, cassette and viewer code): name, help,
 # description, module, its argument adder and its runner.
 _DELEGATED = (
+    (
+        "replay",
+        "serve a cassette to any client until Ctrl-C or SIGTERM",
+        "Run the fake broker with a cassette's outside world replayed into it (RPC "
+        "replies, events); print the AMQP URL; on exit, report what was played, what "
+        "was not, and publishes that matched nothing.",
+        "amqpmock._replay_cli",
+        "add_replay_arguments",
+        "run_replay",
+    ),
     (
         "record",
         "record a real RabbitMQ session into a cassette until Ctrl-C",
@@ -145,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=5672, help="port (0: any free port)")
     serve.add_argument(
         "--user",
-        type=_user,
+        type=user_argument,
         action="append",
         metavar="NAME:PASSWORD",
         help="a user (repeatable; default guest:guest)",
@@ -160,32 +125,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="event loop (auto: uvloop when installed, else asyncio)",
     )
     serve.set_defaults(handler=_cmd_serve)
-
-    replay = commands.add_parser(
-        "replay",
-        help="serve a cassette to any client until Ctrl-C",
-        description="Run the fake broker with a cassette's outside world replayed into it "
-        "(RPC replies, events); print the AMQP URL; report unmatched publishes on exit.",
-    )
-    replay.add_argument("--cassette", required=True, metavar="PATH", help="the cassette file")
-    replay.add_argument(
-        "--listen",
-        type=_listen,
-        default=("127.0.0.1", 0),
-        metavar="HOST:PORT",
-        help="where to listen (default 127.0.0.1 and a free port)",
-    )
-    replay.add_argument(
-        "--allow-playback-repeats",
-        action="store_true",
-        help="let a recorded request be answered more than once",
-    )
-    replay.add_argument(
-        "--allow-incomplete",
-        action="store_true",
-        help="replay a cassette whose recording stopped early (refused otherwise)",
-    )
-    replay.set_defaults(handler=_cmd_replay)
 
     for name, help_, description, module, add_arguments, runner in _DELEGATED:
         sub = commands.add_parser(name, help=help_, description=description)

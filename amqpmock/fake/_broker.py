@@ -87,7 +87,7 @@ class Broker:
         self.exchange_types: dict[str, type[ExchangeType]] = dict(EXCHANGE_TYPES)
         if exchange_types:
             self.exchange_types.update(exchange_types)
-        self.users: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.users: dict[str, tuple[str | None, tuple[str, ...]]] = {}
         # (connection number, kind, resource name) -> allowed
         self._perm_cache: dict[tuple[int, int, str], bool] = {}
         self.permissions: dict[tuple[str, str], tuple[str, str, str]] = {}
@@ -133,7 +133,9 @@ class Broker:
                 )
         return vhost
 
-    def add_user(self, name: str, password: str, tags: Iterable[str] = ()) -> None:
+    def add_user(self, name: str, password: str | None, tags: Iterable[str] = ()) -> None:
+        """A user; ``password=None`` accepts any password (replay: the recorded
+        password was never written to the cassette)."""
         self.users[name] = (password, tuple(tags))
 
     def set_permissions(
@@ -149,7 +151,7 @@ class Broker:
 
     def authenticate(self, user: str, password: str) -> bool:
         known = self.users.get(user)
-        return known is not None and known[0] == password
+        return known is not None and (known[0] is None or known[0] == password)
 
     def check_vhost(self, user: str, vhost: str) -> None:
         if vhost not in self.vhosts:

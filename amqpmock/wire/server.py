@@ -119,8 +119,9 @@ class AMQPServer:
     def url(self) -> str:
         user, password = "guest", "guest"
         for name, (secret, _tags) in self.broker.users.items():
-            user, password = name, secret
-            break
+            if secret is not None:  # a user that takes any password shows its name only
+                user, password = name, secret
+                break
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{self.port}/"
 
