@@ -153,6 +153,14 @@ class AMQPConnection:
         """The transport is gone (reset, or closed by us)."""
         self._clock.now = now
         self._end("connection lost")
+        # Nothing more will be read or written: give back what is buffered now (a
+        # half-sent message's body parts can be hundreds of MB) instead of leaving it
+        # to the cycle collector, which an idle server may not run for a long time.
+        self._reader = FrameReader(frame_max=FRAME_MIN_SIZE)
+        self._assembler = ContentAssembler()
+        self._out = bytearray()
+        if self.core is not None:
+            self.core.sink = None  # the core's link back to this adapter
 
     def next_deadline(self) -> float | None:
         """When ``handle_timeout`` has work next (None: nothing scheduled)."""
