@@ -33,11 +33,57 @@ _BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumpe
 
 
 class CassetteLoader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """The safe loader plus ``!decimal``."""
+    """The safe loader plus ``!decimal``; integers of at most ``MAX_INT_DIGITS``."""
 
 
 class CassetteDumper(_BaseDumper):  # type: ignore[misc,valid-type]
-    """The safe dumper plus ``!decimal`` and block scalars for multi-line text."""
+    """The safe dumper plus ``!decimal`` and block scalars for multi-line text; never
+    anchors and aliases (a value that appears twice is written twice)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+# No AMQP field holds more than 64 bits: 20 digits; a long one is kept as text.
+MAX_INT_DIGITS = 40
+MAX_DEPTH = 64  # AMQP tables nest, but no cassette needs more than a few levels
+
+
+class _Refused(yaml.YAMLError):
+    """A YAML document the cassette loader will not build; read like PyYAML's errors."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    if not isinstance(node, yaml.ScalarNode):
+        raise _Refused("an integer must be a scalar", node.start_mark)
+    text = str(node.value).replace("_", "")
+    if len(text.lstrip("+-")) > MAX_INT_DIGITS:
+        raise _Refused(
+            f"an integer of {len(text)} characters (at most {MAX_INT_DIGITS})", node.start_mark
+        )
+    value: int = loader.construct_yaml_int(node)
+    return value
+
+
+def _refuse_aliases_and_depth(text: str) -> None:
+    """Cassettes have no anchors or aliases (the writer never makes them): an alias
+    bomb would expand to gigabytes. Walk the parser's events, which costs little next to
+    building the objects, and refuse them, and nesting deeper than ``MAX_DEPTH``."""
+    depth = 0
+    for event in yaml.parse(text, Loader=CassetteLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _Refused("anchors and aliases are not allowed in a cassette", event.start_mark)
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _Refused(f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> decimal.Decimal:
@@ -128,6 +174,7 @@ for _tag, _kind in FIELD_TAGS.items():
     CassetteLoader.add_constructor(_tag, _field_constructor(_kind))
     CassetteDumper.add_representer(_kind, _field_representer(_tag))
 CassetteLoader.add_constructor("!decimal", _construct_decimal)
+CassetteLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 CassetteDumper.add_representer(dict, _represent_dict)
 CassetteDumper.add_representer(list, _represent_list)
 CassetteDumper.add_representer(decimal.Decimal, _represent_decimal)
@@ -150,6 +197,7 @@ def dumps(data: Any) -> str:
 def loads(text: str, path: Path | None = None) -> Any:
     """Parse YAML with the safe loader; errors name the file and the line."""
     try:
+        _refuse_aliases_and_depth(text)
         return yaml.load(text, Loader=CassetteLoader)  # a safe loader subclass
     except yaml.YAMLError as exc:
         where = ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,9 @@ from amqpmock.cassette import (
     CassetteVersionError,
     Interaction,
     SecretLeakError,
+    dumps,
     load_cassette,
+    loads,
     write_cassette,
 )
 from amqpmock.errors import AMQPMockError
@@ -228,3 +231,40 @@ def test_bad_typed_number(tmp_path: Path) -> None:
     path.write_text("version: 1\nx: !int32 abc\n")
     with pytest.raises(CassetteFormatError, match="not a number"):
         load_cassette(path)
+
+
+def _alias_bomb() -> str:
+    text = "version: 1\nconnections:\n- id: 1\n  interactions:\n  - dir: s2c\n    channel: 1\n"
+    text += "    method: Basic.Deliver\n    properties:\n      headers:\n"
+    text += "        a: &a [x, x, x, x, x, x, x, x, x]\n"
+    for name, prev in zip("bcdefghij", "abcdefghi", strict=True):
+        text += f"        {name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n"
+    return text
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (_alias_bomb(), r"line 10, column \d+: anchors and aliases are not allowed"),
+        ("version: 1\nconnections:\n- id: " + "9" * 100_000 + "\n", "an integer of 100000"),
+        ("version: 1\nconnections: " + "[" * 200 + "]" * 200 + "\n", "nest"),
+    ],
+    ids=["alias-bomb", "huge-integer", "deep-nesting"],
+)
+def test_hostile_yaml_is_refused_quickly_with_its_line(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text)
+    started = time.monotonic()
+    with pytest.raises(CassetteFormatError, match=problem) as info:
+        load_cassette(path)
+    assert str(path) in str(info.value)
+    assert time.monotonic() - started < 5
+
+
+def test_the_writer_never_emits_anchors(tmp_path: Path) -> None:
+    shared = {"x-death": [{"count": 1, "queue": "q"}]}
+    text = dumps({"a": shared, "b": shared, "c": [shared, shared]})
+    assert "&" not in text and "*" not in text
+    assert loads(text) == {"a": shared, "b": shared, "c": [shared, shared]}
