@@ -6,8 +6,16 @@ Rules this module keeps:
   credentials, passwords in URLs) register through the ``amqpmock_redactors`` hook
   exactly like third-party ones, and run first.
 - Redactors get a deep copy: they may change it in place.
-- ``check_secrets`` is the last line: it looks for each password (plain, URL-quoted,
-  and inside base64 bodies) anywhere in the document and refuses with the location.
+- By default the StartOk response, ``connection.update-secret``'s new secret, the
+  password of every URL (text, JSON and binary bodies, headers, arguments) and the values
+  of credential-like headers (Authorization, Cookie, API keys, tokens, passwords) are
+  replaced with ``<redacted>``.
+- ``scrub_secrets`` is the last line, and it never costs the recording: each known
+  password (plain, URL-quoted, inside base64 bodies) found anywhere is replaced when it
+  is of real strength, and only reported when it is an ordinary word that the traffic
+  may well contain for other reasons (``guest`` in ``{"role": "guest"}``): the cassette
+  is always written, with a warning that names where. ``check_secrets`` is the strict
+  check for callers who want to refuse instead.
 """
 
 from __future__ import annotations
@@ -72,6 +80,55 @@ def redact_url_passwords(record: dict[str, Any]) -> dict[str, Any]:
             if key == "body" and isinstance(record[key], dict) and "base64" in record[key]:
                 continue
             record[key] = _map_strings(record[key], redact_url)
+    return record
+
+
+_URL_BYTES = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>\x00-\x1f\x7f-\xff]+")
+
+
+def _redact_url_bytes(data: bytes) -> bytes:
+    if b"://" not in data:
+        return data
+    return _URL_BYTES.sub(lambda m: redact_url(m.group(0).decode("ascii")).encode(), data)
+
+
+def redact_binary_url_passwords(record: dict[str, Any]) -> dict[str, Any]:
+    """Built-in: passwords in URLs inside binary (base64) bodies."""
+    body = record.get("body")
+    if isinstance(body, dict) and isinstance(body.get("base64"), str):
+        raw = _b64_or_none(body["base64"])
+        if raw is not None:
+            redacted = _redact_url_bytes(raw)
+            if redacted != raw:
+                body["base64"] = base64.b64encode(redacted).decode("ascii")
+    return record
+
+
+def redact_update_secret(record: dict[str, Any]) -> dict[str, Any]:
+    """Built-in: the new secret of ``connection.update-secret`` (an OAuth token)."""
+    if record.get("method") == "Connection.UpdateSecret":
+        args = record.get("args") or {}
+        if args.get("new_secret"):
+            args["new_secret"] = REDACTED
+            record["args"] = args
+    return record
+
+
+# Header names whose values are credentials, whatever else the name says
+# (Authorization, Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key, api_key, X-Auth-Token,
+# access_token, client-secret, password...).
+CREDENTIAL_HEADER = re.compile(
+    r"(?i)(authori[sz]ation|cookie|api[-_ ]?key|token|secret|passw(or)?d|credential)"
+)
+
+
+def redact_credential_headers(record: dict[str, Any]) -> dict[str, Any]:
+    """Built-in: values of message headers whose names say they are credentials."""
+    headers = (record.get("properties") or {}).get("headers")
+    if isinstance(headers, dict):
+        for key, value in headers.items():
+            if value not in (None, "", REDACTED) and CREDENTIAL_HEADER.search(str(key)):
+                headers[key] = REDACTED
     return record
 
 
@@ -193,7 +250,13 @@ def redact_body_fields(*names: str) -> Redactor:
     return redactor
 
 
-BUILTIN_REDACTORS: tuple[Redactor, ...] = (redact_start_ok, redact_url_passwords)
+BUILTIN_REDACTORS: tuple[Redactor, ...] = (
+    redact_start_ok,
+    redact_update_secret,
+    redact_url_passwords,
+    redact_binary_url_passwords,
+    redact_credential_headers,
+)
 
 
 class BuiltinRedactors:
@@ -304,3 +367,78 @@ def check_secrets(document: Any, secrets: Iterable[str]) -> None:
                 raise SecretLeakError(path or "the document")
         elif any(f in value for f in encoded):
             raise SecretLeakError(path or "the document")
+
+
+class SecretWarning(UserWarning):
+    """A known password was found in the traffic while writing a cassette (and was
+    redacted, or left because it is an ordinary word); the cassette was written."""
+
+
+def is_strong(secret: str) -> bool:
+    """A password of real strength, unlikely to be a word the traffic uses for other
+    reasons: 8 characters or more, or 6 and more with three kinds of character."""
+    kinds = sum(
+        any(test(c) for c in secret)
+        for test in (str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum())
+    )
+    return len(secret) >= 8 or (len(secret) >= 6 and kinds >= 3)
+
+
+def _replace_all(text: str, forms: set[str]) -> str:
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, REDACTED)
+    return text
+
+
+def _scrub(value: Any, path: str, strong: set[str], weak: set[str], found: list[str]) -> Any:
+    if isinstance(value, str):
+        if any(f in value for f in strong):
+            found.append(f"{path}: redacted")
+            return _replace_all(value, strong)
+        if any(f in value for f in weak):
+            found.append(f"{path}: left as it is")
+        return value
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            new_key = _scrub(key, f"{where} (the key)", strong, weak, found)
+            if key == "base64" and isinstance(item, str):
+                out[new_key] = _scrub_base64(item, where, strong, weak, found)
+            else:
+                out[new_key] = _scrub(item, where, strong, weak, found)
+        return out
+    if isinstance(value, list):
+        return [_scrub(v, f"{path}[{n}]", strong, weak, found) for n, v in enumerate(value)]
+    return value
+
+
+def _scrub_base64(text: str, path: str, strong: set[str], weak: set[str], found: list[str]) -> str:
+    raw = _b64_or_none(text)
+    if raw is None:
+        return str(_scrub(text, path, strong, weak, found))
+    strong_b = {f.encode("utf-8") for f in strong}
+    if any(f in raw for f in strong_b):
+        found.append(f"{path} (decoded): redacted")
+        for form in sorted(strong_b, key=len, reverse=True):
+            raw = raw.replace(form, REDACTED.encode())
+        return base64.b64encode(raw).decode("ascii")
+    if any(f.encode("utf-8") in raw for f in weak):
+        found.append(f"{path} (decoded): left as it is")
+    return text
+
+
+def scrub_secrets(document: dict[str, Any], secrets: Iterable[str]) -> tuple[Any, list[str]]:
+    """The document with every strong secret replaced by ``<redacted>``, wherever it
+    appears (values, keys, base64 bodies, in plain and URL-quoted forms), and the list of
+    places where a secret was found: redacted, or left (an ordinary word: a password
+    such as ``guest`` that the traffic also uses as a value). Never refuses."""
+    strong: set[str] = set()
+    weak: set[str] = set()
+    for secret in secrets:
+        if secret and secret != REDACTED:
+            (strong if is_strong(secret) else weak).update(_forms(secret))
+    if not strong and not weak:
+        return document, []
+    found: list[str] = []
+    return _scrub(document, "", strong, weak, found), found

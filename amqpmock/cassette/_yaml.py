@@ -17,6 +17,7 @@ import decimal
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ import yaml
 from amqpmock import fieldtypes
 from amqpmock.cassette._errors import CassetteError, CassetteFormatError, CassetteNotFound
 from amqpmock.cassette._model import Cassette
-from amqpmock.cassette._redact import check_secrets
+from amqpmock.cassette._redact import SecretWarning, is_strong, scrub_secrets
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -262,11 +263,30 @@ def _line_of(text: str, problem: str) -> int | None:
 
 
 def cassette_text(cassette: Cassette, secrets: Iterable[str] = ()) -> str:
-    """The YAML text of a cassette, after checking that no secret appears in it."""
-    data = cassette.to_data()
-    check_secrets(data, secrets)
+    """The YAML text of a cassette, with every known password of real strength replaced
+    wherever it appears; a weak one (an ordinary word) is left and reported. Where a
+    password was found is said in a ``SecretWarning``; the text is always made."""
+    secrets = [s for s in secrets if s]
+    data, found = scrub_secrets(cassette.to_data(), secrets)
     text = dumps(data)
-    check_secrets(text, secrets)
+    strong = [s for s in secrets if is_strong(s)]
+    if strong:
+        # the last line: no strong password survives in the text in any form
+        data, late = scrub_secrets({"text": text}, strong)
+        if late:
+            text = data["text"]
+            found.extend(late)
+    if found:
+        shown = "; ".join(found[:10]) + (
+            f"; and {len(found) - 10} more" if len(found) > 10 else ""
+        )
+        warnings.warn(
+            SecretWarning(
+                "a recorded password appears in the traffic (strong ones redacted, "
+                f"ordinary words left as they are): {shown}"
+            ),
+            stacklevel=2,
+        )
     return text
 
 
@@ -291,7 +311,8 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
 def write_cassette(
     cassette: Cassette, path: str | os.PathLike[str], secrets: Iterable[str] = ()
 ) -> Path:
-    """Write atomically; raise ``SecretLeakError`` (writing nothing) if a secret shows."""
+    """Write atomically (a failed write leaves the previous file); known passwords are
+    handled as ``cassette_text`` says, never by refusing to write."""
     try:
         text = cassette_text(cassette, secrets)
     except CassetteError as exc:

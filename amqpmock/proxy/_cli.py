@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -73,7 +74,11 @@ async def record(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         cassette = proxy.cassette()
         from amqpmock.cassette._yaml import write_cassette
 
-        path = write_cassette(cassette, args.cassette, proxy.recorder.secrets)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            path = write_cassette(cassette, args.cassette, proxy.recorder.secrets)
+        for warning in caught:
+            print(f"amqpmock record: warning: {warning.message}", file=sys.stderr)
     except CassetteError as exc:
         print(f"amqpmock record: {exc}", file=sys.stderr)
         return 1

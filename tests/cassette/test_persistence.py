@@ -20,7 +20,7 @@ from amqpmock.cassette import (
     CassetteNotFound,
     CassetteVersionError,
     Interaction,
-    SecretLeakError,
+    SecretWarning,
     dumps,
     load_cassette,
     loads,
@@ -164,24 +164,39 @@ def test_not_utf8(tmp_path: Path) -> None:
         load_cassette(path)
 
 
-def test_secret_check_keeps_the_previous_cassette(tmp_path: Path) -> None:
+def test_a_strong_password_is_redacted_wherever_it_shows_and_the_cassette_written(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "c.yaml"
-    write_cassette(sample(), path)
-    before = path.read_text()
     leaky = sample()
-    leaky.connections[0].interactions[0].args["routing_key"] = "q-hunter2"
-    with pytest.raises(SecretLeakError, match=r"connections\[0\].interactions\[0\].args") as info:
-        write_cassette(leaky, path, secrets=["hunter2"])
-    assert str(path) in str(info.value)
-    assert path.read_text() == before
+    leaky.connections[0].interactions[0].args["routing_key"] = "q-Hunter2-xyz!"
+    leaky.connections[0].interactions[1].body = b"\xff\xfe password=Hunter2-xyz!"
+    with pytest.warns(SecretWarning, match=r"connections\[0\].interactions\[0\].args"):
+        write_cassette(leaky, path, secrets=["Hunter2-xyz!"])
+    text = path.read_text()
+    assert "Hunter2-xyz!" not in text
+    cassette = load_cassette(path)
+    assert cassette.connections[0].interactions[0].args["routing_key"] == "q-<redacted>"
+    assert cassette.connections[0].interactions[1].body == b"\xff\xfe password=<redacted>"
     assert [p.name for p in tmp_path.iterdir()] == ["c.yaml"]  # no temp file left
 
 
-def test_secret_check_finds_url_quoted_forms(tmp_path: Path) -> None:
+def test_url_quoted_forms_are_redacted_too(tmp_path: Path) -> None:
     leaky = sample()
-    leaky.connections[0].interactions[1].body = b"amqp://u:p%40ss@h/"
-    with pytest.raises(SecretLeakError):
-        write_cassette(leaky, tmp_path / "c.yaml", secrets=["p@ss"])
+    leaky.connections[0].interactions[1].body = b"see amqp-pass p%40ss-w0rd%21"
+    with pytest.warns(SecretWarning):
+        write_cassette(leaky, tmp_path / "c.yaml", secrets=["p@ss-w0rd!"])
+    assert "p%40ss-w0rd%21" not in (tmp_path / "c.yaml").read_text()
+
+
+def test_an_ordinary_word_password_is_reported_and_costs_nothing(tmp_path: Path) -> None:
+    # guest:guest upstream, and a body {"role": "guest"}: the recording must be written
+    leaky = sample()
+    leaky.connections[0].interactions[1].body = b'{"role": "guest"}'
+    with pytest.warns(SecretWarning, match=r"interactions\[1\].body.*left as it is"):
+        write_cassette(leaky, tmp_path / "c.yaml", secrets=["guest"])
+    cassette = load_cassette(tmp_path / "c.yaml")
+    assert cassette.connections[0].interactions[1].body == b'{"role": "guest"}'
 
 
 def test_failed_write_removes_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

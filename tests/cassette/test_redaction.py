@@ -106,9 +106,10 @@ def test_builtins_come_through_the_hook_first() -> None:
     pm = PluginManager(load_entrypoints=False)
     pm.register(Mine())
     chain = default_redactors(pm)
-    assert chain[:2] == list(BuiltinRedactors().amqpmock_redactors())
-    assert len(chain) == 3
-    chain[2]({"method": "X.Y"})
+    builtins = list(BuiltinRedactors().amqpmock_redactors())
+    assert chain[: len(builtins)] == builtins
+    assert len(chain) == len(builtins) + 1
+    chain[-1]({"method": "X.Y"})
     assert calls == ["X.Y"]
 
 

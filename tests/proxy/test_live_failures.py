@@ -5,6 +5,7 @@ and the command line."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -322,3 +323,92 @@ def test_command_line_rejects_a_bad_url(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "unsupported scheme" in done.stderr and "secret" not in done.stderr
+
+
+def record_cli(url: str, cassette_path: Path) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "amqpmock.cli", "record", "--upstream", url),
+            *("--cassette", str(cassette_path), "--listen", "127.0.0.1:0"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline(), proc.stdout.readline()]
+    match = re.search(r"clients connect to (amqp://\S+)", lines[1])
+    assert match, lines
+    return proc, match.group(1)
+
+
+def test_an_ordinary_word_password_never_costs_the_recording(
+    rabbitmq_node: RabbitMQNode, tmp_path: Path
+) -> None:
+    # issue #13 item 6: guest:guest upstream, a body {"role": "guest"} and pika's
+    # user_id=guest made the proxy refuse to write anything; 101 publishes were lost
+    assert rabbitmq_node.url.startswith("amqp://guest:guest@")
+    cassette_path = tmp_path / "guest.yaml"
+    proc, shown = record_cli(rabbitmq_node.url, cassette_path)
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(shown.replace("***", "guest")))
+        channel = connection.channel()
+        channel.queue_declare("roles", auto_delete=True)
+        for n in range(101):
+            channel.basic_publish(
+                "",
+                "roles",
+                json.dumps({"role": "guest", "n": n}),
+                pika.BasicProperties(user_id="guest"),
+            )
+        connection.close()
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "warning: a recorded password appears in the traffic" in err
+    assert "left as it is" in err
+    (conn,) = load_cassette(cassette_path).connections
+    publishes = [i for i in conn if i.is_publish]
+    assert len(publishes) == 101
+    assert json.loads(publishes[0].body or b"") == {"role": "guest", "n": 0}
+
+
+def test_credentials_in_traffic_are_redacted_by_default(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    # issue #13 item 7: an Authorization header, a URL's password in a binary body and
+    # the upstream's own (strong) password in a body never reach the cassette
+    cassette_path = tmp_path / "creds.yaml"
+    proc, shown = record_cli(upstream.url, cassette_path)
+    try:
+        connection = pika.BlockingConnection(
+            pika.URLParameters(shown.replace("***", upstream.password))
+        )
+        channel = connection.channel()
+        channel.queue_declare("creds", auto_delete=True)
+        channel.basic_publish(
+            "",
+            "creds",
+            b"\x00\xff dsn=postgres://app:Db-Pa55-word@db:5432/x \x01",
+            pika.BasicProperties(headers={"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9"}),
+        )
+        channel.basic_publish("", "creds", f"my password is {upstream.password}".encode())
+        connection.close()
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    text = cassette_path.read_text()
+    for secret in ("eyJhbGciOiJIUzI1NiJ9", "Db-Pa55-word", upstream.password):
+        assert secret not in text
+    (conn,) = load_cassette(cassette_path).connections
+    first, second = [i for i in conn if i.is_publish]
+    assert first.properties is not None
+    assert first.properties["headers"] == {"Authorization": "<redacted>"}
+    assert b"postgres://app:<redacted>@db:5432/x" in (first.body or b"")
+    assert second.body == b"my password is <redacted>"

@@ -13,7 +13,7 @@ from pamqp import commands
 from amqpmock.cassette import (
     REDACTED,
     Cassette,
-    SecretLeakError,
+    SecretWarning,
     load_cassette,
 )
 from amqpmock.proxy import Recorder
@@ -221,27 +221,52 @@ def test_written_cassette_is_redacted_and_loads(tmp_path: Path) -> None:
     assert PASSWORD in rec.secrets
 
 
-def test_refuses_a_password_hidden_in_a_binary_body(tmp_path: Path) -> None:
+def test_a_password_hidden_in_a_binary_body_is_redacted_not_a_lost_recording(
+    tmp_path: Path,
+) -> None:
     rec = recorder()
     conn = open_conn(rec)
     publish(rec, conn, b"\xff\xfe" + PASSWORD.encode())
     close_conn(rec, conn)
     target = tmp_path / "c.yaml"
     target.write_text("previous")
-    with pytest.raises(SecretLeakError) as info:
+    with pytest.warns(SecretWarning, match=r"interactions.*base64 \(decoded\): redacted"):
         rec.write(target)
-    assert "interactions" in str(info.value) and "base64" in str(info.value)
-    assert str(target) in str(info.value)
-    assert target.read_text() == "previous"  # the old cassette is kept
+    assert PASSWORD not in target.read_text()
+    (pub,) = [i for i in load_cassette(target).connections[0].interactions if i.is_publish]
+    assert pub.body == b"\xff\xfe<redacted>"
 
 
 def test_upstream_url_password_is_a_secret(tmp_path: Path) -> None:
-    rec = Recorder(upstream_url="amqp://u:<redacted>@h/", passwords=["url-pass"])
+    rec = Recorder(upstream_url="amqp://u:<redacted>@h/", passwords=["url-pass-9"])
     conn = open_conn(rec)
-    publish(rec, conn, base64.b64encode(b"x") + b" url-pass")
+    publish(rec, conn, base64.b64encode(b"x") + b" url-pass-9")
     close_conn(rec, conn)
-    with pytest.raises(SecretLeakError):
+    with pytest.warns(SecretWarning):
         rec.write(tmp_path / "c.yaml")
+    assert "url-pass-9" not in (tmp_path / "c.yaml").read_text()
+
+
+def test_credentials_are_redacted_by_default(tmp_path: Path) -> None:
+    rec = recorder()
+    conn = open_conn(rec)
+    headers = {"Authorization": "Bearer eyJhbGciOi", "X-Api-Key": "k-123", "trace": "t1"}
+    body = b"\x00\x01 see amqp://svc:db-Pa55word@db.internal:5672/ \xff"
+    rec.data(
+        conn, "c2s", content(1, commands.Basic.Publish(routing_key="q"), body, headers=headers)
+    )
+    close_conn(rec, conn)
+    target = rec.write(tmp_path / "c.yaml")
+    text = target.read_text()
+    assert "eyJhbGciOi" not in text and "k-123" not in text and "db-Pa55word" not in text
+    (pub,) = [i for i in load_cassette(target).connections[0].interactions if i.is_publish]
+    assert pub.properties is not None
+    assert pub.properties["headers"] == {
+        "Authorization": "<redacted>",
+        "X-Api-Key": "<redacted>",
+        "trace": "t1",
+    }
+    assert b"amqp://svc:<redacted>@db.internal:5672/" in (pub.body or b"")
 
 
 def test_hook_redactors_change_and_drop_records(tmp_path: Path) -> None:
