@@ -262,10 +262,7 @@ def _line_of(text: str, problem: str) -> int | None:
     return line
 
 
-def cassette_text(cassette: Cassette, secrets: Iterable[str] = ()) -> str:
-    """The YAML text of a cassette, with every known password of real strength replaced
-    wherever it appears; a weak one (an ordinary word) is left and reported. Where a
-    password was found is said in a ``SecretWarning``; the text is always made."""
+def _text_and_findings(cassette: Cassette, secrets: Iterable[str]) -> tuple[str, list[str]]:
     secrets = [s for s in secrets if s]
     data, found = scrub_secrets(cassette.to_data(), secrets)
     text = dumps(data)
@@ -276,17 +273,28 @@ def cassette_text(cassette: Cassette, secrets: Iterable[str] = ()) -> str:
         if late:
             text = data["text"]
             found.extend(late)
-    if found:
-        shown = "; ".join(found[:10]) + (
-            f"; and {len(found) - 10} more" if len(found) > 10 else ""
-        )
-        warnings.warn(
-            SecretWarning(
-                "a recorded password appears in the traffic (strong ones redacted, "
-                f"ordinary words left as they are): {shown}"
-            ),
-            stacklevel=2,
-        )
+    return text, found
+
+
+def _warn_findings(found: list[str], stacklevel: int) -> None:
+    if not found:
+        return
+    more = f"; and {len(found) - 10} more" if len(found) > 10 else ""
+    warnings.warn(
+        SecretWarning(
+            "a recorded password appears in the traffic (strong ones redacted, ordinary "
+            f"words left as they are): {'; '.join(found[:10])}{more}"
+        ),
+        stacklevel=stacklevel + 1,
+    )
+
+
+def cassette_text(cassette: Cassette, secrets: Iterable[str] = ()) -> str:
+    """The YAML text of a cassette, with every known password of real strength replaced
+    wherever it appears; a weak one (an ordinary word) is left and reported. Where a
+    password was found is said in a ``SecretWarning``; the text is always made."""
+    text, found = _text_and_findings(cassette, secrets)
+    _warn_findings(found, stacklevel=2)
     return text
 
 
@@ -314,13 +322,15 @@ def write_cassette(
     """Write atomically (a failed write leaves the previous file); known passwords are
     handled as ``cassette_text`` says, never by refusing to write."""
     try:
-        text = cassette_text(cassette, secrets)
+        text, found = _text_and_findings(cassette, secrets)
     except CassetteError as exc:
         if exc.path is None:
             exc.path = Path(path)
             exc.args = (f"{exc.path}: {exc.problem}",)
         raise
     try:
-        return write_text_atomic(path, text)
+        written = write_text_atomic(path, text)
     except OSError as exc:
         raise CassetteError(f"cannot write: {exc.strerror or exc}", Path(path)) from None
+    _warn_findings(found, stacklevel=2)  # after the write: even -W error loses nothing
+    return written

@@ -6,6 +6,7 @@ import datetime
 import decimal
 import os
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -283,3 +284,15 @@ def test_the_writer_never_emits_anchors(tmp_path: Path) -> None:
     text = dumps({"a": shared, "b": shared, "c": [shared, shared]})
     assert "&" not in text and "*" not in text
     assert loads(text) == {"a": shared, "b": shared, "c": [shared, shared]}
+
+
+def test_the_warning_comes_after_the_write_so_w_error_loses_nothing(tmp_path: Path) -> None:
+    leaky = sample()
+    leaky.connections[0].interactions[1].body = b'{"role": "guest"}'
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(SecretWarning):
+            write_cassette(leaky, tmp_path / "c.yaml", secrets=["guest"])
+    assert load_cassette(tmp_path / "c.yaml").connections[0].interactions[1].body == (
+        b'{"role": "guest"}'
+    )
