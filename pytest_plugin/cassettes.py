@@ -74,6 +74,7 @@ _OPTIONS = (
 )
 # the test's reports by phase, for the cassette fixture's teardown (did the test fail?)
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+SESSION = pytest.StashKey["CassetteSession"]()
 
 
 def addoption(parser: pytest.Parser) -> None:
@@ -367,6 +368,13 @@ class CassetteSession:
         settings.path.parent.mkdir(parents=True, exist_ok=True)
         write_cassette(recorded, settings.path, secrets=proxy.proxy.upstream.passwords)
 
+    def replay_problems(self) -> str | None:
+        """What went wrong in the replay so far (mismatches), for a failing test's report."""
+        engine = self.engine
+        if engine is None or not engine.mismatches:
+            return None
+        return "\n".join(m.explain() for m in list(engine.mismatches))
+
     def _finish_replay(self) -> None:
         blocked = None
         if self.blocker is not None:
@@ -423,6 +431,20 @@ def _append_episodes(old: Cassette, recorded: Cassette) -> Cassette:
 
 def record_report(item: pytest.Item, report: pytest.TestReport) -> None:
     item.stash.setdefault(REPORTS, {})[report.when] = report
+    session = item.stash.get(SESSION, None)
+    if report.when == "call" and report.failed and session is not None:
+        explained = session.replay_problems()
+        if explained:
+            # the client library may have turned the replay's 406 into anything (aio-pika:
+            # "Channel closed by RPC timeout"): the reason goes into this test's own report
+            text = f"amqpmock: the cassette replay went wrong:\n{explained}"
+            report.sections.append(("amqpmock cassette replay", text))
+            longrepr = report.longrepr
+            add = getattr(longrepr, "addsection", None)
+            if add is not None:
+                add("amqpmock cassette replay", text)
+            elif isinstance(longrepr, str):
+                report.longrepr = f"{longrepr}\n\n{text}"
 
 
 @pytest.fixture
@@ -465,6 +487,7 @@ def amqp_cassette(
         yield None
         return
     session = CassetteSession(settings, amqp_broker)
+    request.node.stash[SESSION] = session
     yield session
     reports = request.node.stash.get(REPORTS, {})
     session.finish(test_failed=any(r.failed for r in reports.values()))
