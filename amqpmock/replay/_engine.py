@@ -384,8 +384,8 @@ class ReplayEngine:
             problems = self._compare(live, rec.record)
             if not problems:
                 rec.replayed += 1
-                self._learn(live, rec.record)
-                self.broker.defer(partial(self._inject_replies, rec.replies, live))
+                pairs = self._learn(live, rec.record)
+                self.broker.defer(partial(self._inject_replies, rec.replies, live, pairs))
                 return
             best.append((rec, problems))
         best.sort(key=lambda pair: len(pair[1]))
@@ -414,7 +414,10 @@ class ReplayEngine:
                 problems.append(str(exc))
         return problems
 
-    def _learn(self, live: PublishRecord, rec: PublishRecord) -> None:
+    def _learn(self, live: PublishRecord, rec: PublishRecord) -> dict[str, str]:
+        """Pair this publish's recorded volatile values with its live ones; the pairs
+        also join the session's mapping (first seen wins there), and are returned so
+        that this request's replies carry this request's values (a repeat included)."""
         pairs: dict[str, str] = {}
         for name in VOLATILE_PROPERTIES:
             a, b = rec.properties.get(name), live.properties.get(name)
@@ -424,13 +427,17 @@ class ReplayEngine:
         learn_pairs(parse_json(rec.body), parse_json(live.body), pairs)
         for old, new in pairs.items():
             self.mapping.setdefault(old, new)
+        return pairs
 
     # --- injection -----------------------------------------------------------------------
 
-    def _inject_replies(self, replies: list[OutsideMessage], live: PublishRecord) -> None:
+    def _inject_replies(
+        self, replies: list[OutsideMessage], live: PublishRecord, pairs: dict[str, str]
+    ) -> None:
+        mapping = {**self.mapping, **pairs}  # this request's ids win over earlier ones
         for message in replies:
             message.injected += 1
-            self._inject(message, live.properties.get("reply_to"))
+            self._inject(message, live.properties.get("reply_to"), mapping)
 
     def _inject_unsolicited(self, live_queue: str) -> None:
         reverse = {v: k for k, v in self.mapping.items()}
@@ -442,17 +449,20 @@ class ReplayEngine:
             message.injected += 1
             self._inject(message, None)
 
-    def _inject(self, message: OutsideMessage, live_reply_to: Any) -> None:
-        props = substitute(message.properties, self.mapping)
-        body = substitute(message.body, self.mapping)
-        routing_key = substitute(message.routing_key, self.mapping)
-        exchange = substitute(message.exchange, self.mapping)
+    def _inject(
+        self, message: OutsideMessage, live_reply_to: Any, mapping: dict[str, str] | None = None
+    ) -> None:
+        mapping = self.mapping if mapping is None else mapping
+        props = substitute(message.properties, mapping)
+        body = substitute(message.body, mapping)
+        routing_key = substitute(message.routing_key, mapping)
+        exchange = substitute(message.exchange, mapping)
         properties = Basic.Properties(**_pamqp_props(props))
         if message.queue == DIRECT_REPLY_TO and isinstance(live_reply_to, str):
             # direct reply-to: deliver through the live pseudo-queue name
             self.broker.publish("", live_reply_to, body, properties)
             return
-        queue = substitute(message.queue, self.mapping)
+        queue = substitute(message.queue, mapping)
         self.broker.inject(queue, exchange, routing_key, body, properties, self.vhost)
 
     # --- the end ----------------------------------------------------------------------

@@ -264,3 +264,22 @@ def test_ignore_fields_take_dotted_json_paths() -> None:
         publish_order(broker, {**changed, "id": 6}, "t")
     report = engine.report(allow_unused=True)
     assert report is not None and "body: /id: 6 != 5" in report
+
+
+def test_a_repeated_request_is_answered_with_its_own_ids() -> None:
+    # issue #12 case 5: with allow_playback_repeats, the second identical call got the
+    # first call's _msg_id (the caller dropped the reply and timed out)
+    broker = Broker()
+    engine = ReplayEngine(broker, CASSETTE_MODEL(), allow_playback_repeats=True)
+    ch = LocalClient(broker).channel()
+    live_q = "reply_" + "5" * 32
+    ch.queue_declare(live_q)
+    ch.consume(live_q, no_ack=True)
+    ch.exchange_declare("neutron", "topic")
+    for msg_id in ("a" * 32, "b" * 32, "c" * 32):
+        request = {"method": "get_networks", "args": {"host": "h1"}}
+        request |= {"_msg_id": msg_id, "_reply_q": live_q, "_unique_id": msg_id[::-1]}
+        ch.publish("neutron", "dhcp_agent.node-1", oslo(request), mandatory=True)
+    replies = [json.loads(json.loads(d.body)["oslo.message"])["_msg_id"] for d in ch.deliveries]
+    assert replies == ["a" * 32, "b" * 32, "c" * 32]
+    assert engine.mismatches == []
