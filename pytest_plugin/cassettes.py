@@ -8,7 +8,10 @@ Tests without the marker keep the plain fake broker.
 Record modes (as VCR.py and pytest-recording name them):
 - ``none`` (default): replay only; a missing cassette is an error.
 - ``once``: replay when the cassette exists, record when it does not.
-- ``new_episodes``: record; the new connections are appended to the existing cassette.
+- ``new_episodes``: record (AMQP cannot split one session between the fake and the real
+  broker, so the test talks to RabbitMQ); the cassette keeps what it has and gains only
+  connections whose episode (what the client did, run-specific values shaped) it does
+  not have yet; when nothing is new it is not rewritten at all.
 - ``all``: record and overwrite.
 - ``rewrite``: delete the cassette first, then record.
 
@@ -33,6 +36,7 @@ anything is recorded, a failed test writes nothing (unless ``record_on_exception
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -47,13 +51,14 @@ import pytest
 
 from amqpmock.cassette import (
     Cassette,
+    CassetteConnection,
     CassetteError,
     incomplete_problem,
     load_cassette,
     write_cassette,
 )
 from amqpmock.hookspecs import get_plugin_manager
-from amqpmock.replay import DEFAULT_MATCH_ON, ReplayEngine
+from amqpmock.replay import DEFAULT_MATCH_ON, ReplayEngine, shape
 from amqpmock.testing.harness import BrokerFixture
 
 from .network import NetworkBlocker
@@ -364,7 +369,9 @@ class CassetteSession:
                 pytrace=False,
             )
         if settings.record_mode == "new_episodes" and settings.path.exists():
-            recorded = _append_episodes(load_cassette(settings.path), recorded)
+            recorded, added = _append_episodes(load_cassette(settings.path), recorded)
+            if not added:
+                return  # nothing new: the cassette stays exactly as it was
         settings.path.parent.mkdir(parents=True, exist_ok=True)
         write_cassette(recorded, settings.path, secrets=proxy.proxy.upstream.passwords)
 
@@ -414,19 +421,58 @@ def _check_upstream(settings: CassetteSettings) -> None:
     )
 
 
-def _append_episodes(old: Cassette, recorded: Cassette) -> Cassette:
+def _episode(conn: CassetteConnection) -> tuple[tuple[str, str, str], ...]:
+    """What a connection's client did, with the values that differ every run shaped
+    (server-named queues, tags, ids): two recordings of the same episode are equal."""
+    steps = []
+    for item in conn.interactions:
+        if item.dir != "c2s" or item.method.startswith("Connection."):
+            continue
+        args = json.dumps(item.args, sort_keys=True, default=str)
+        body = (item.body or b"").decode("utf-8", "replace")
+        steps.append((item.method, shape(args), shape(body)))
+    return tuple(steps)
+
+
+def _c2s_indexes(conn: CassetteConnection) -> list[int]:
+    return [n for n, item in enumerate(conn.interactions) if item.dir == "c2s"]
+
+
+def _append_episodes(old: Cassette, recorded: Cassette) -> tuple[Cassette, int]:
+    """VCR.py's new_episodes: the cassette keeps what it knows, and gains only the
+    connections whose episode it does not have yet. Returns (cassette, how many new)."""
+    known: dict[tuple[tuple[str, str, str], ...], list[CassetteConnection]] = {}
+    for conn in old.connections:
+        known.setdefault(_episode(conn), []).append(conn)
+    same: dict[int, CassetteConnection] = {}  # new connection id -> the old one like it
+    fresh: list[CassetteConnection] = []
+    for conn in recorded.connections:
+        twins = known.get(_episode(conn))
+        if twins:
+            same[conn.id] = twins.pop(0)
+        else:
+            fresh.append(conn)
     next_id = max((c.id for c in old.connections), default=0)
     renumber = {}
-    for conn in recorded.connections:
+    for conn in fresh:
         next_id += 1
         renumber[conn.id] = next_id
-        conn.id = next_id
-    for conn in recorded.connections:
+    by_id = {c.id: c for c in recorded.connections}
+    for conn in fresh:
         for item in conn.interactions:
-            if item.source is not None:
-                item.source = (renumber.get(item.source[0], item.source[0]), item.source[1])
-    old.connections.extend(recorded.connections)
-    return old
+            if item.source is None:
+                continue
+            source_conn, index = item.source
+            if source_conn in same:  # the publish is one the cassette already had
+                ordinal = _c2s_indexes(by_id[source_conn]).index(index)
+                twin = same[source_conn]
+                item.source = (twin.id, _c2s_indexes(twin)[ordinal])
+            else:
+                item.source = (renumber.get(source_conn, source_conn), index)
+    for conn in fresh:
+        conn.id = renumber[conn.id]
+    old.connections.extend(fresh)
+    return old, len(fresh)
 
 
 def record_report(item: pytest.Item, report: pytest.TestReport) -> None:

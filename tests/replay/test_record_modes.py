@@ -33,6 +33,16 @@ def test_unmarked_keeps_the_plain_fake(amqp_url, amqp_broker):
 """
 
 
+# A second connection that does something the first never did: a new episode.
+EXTRA_EPISODE = """    conn.close()
+    other = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    other_ch = other.channel()
+    other_ch.queue_declare("loop_q2", auto_delete=True)
+    other_ch.basic_publish("", "loop_q2", b"pong")
+    other.close()
+"""
+
+
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
 
@@ -73,11 +83,24 @@ def test_modes_once_all_new_episodes_rewrite(
         pytester, "--amqp-record-mode=once", "--amqp-upstream=amqp://u:p@127.0.0.1:1/"
     ).assert_outcomes(passed=2)
     run(pytester).assert_outcomes(passed=2)  # none: replay
+    # new_episodes with nothing new: the cassette is not touched (was: a duplicate
+    # connection appended, and the next replay failed on 'publish never replayed')
+    before = (pytester.path / "cassettes" / "loop.yaml").read_bytes()
+    run(pytester, "--amqp-record-mode=new_episodes", upstream).assert_outcomes(passed=2)
+    assert (pytester.path / "cassettes" / "loop.yaml").read_bytes() == before
+    run(pytester).assert_outcomes(passed=2)
+    # a new episode (a second connection doing something else) is appended, alone
+    pytester.makepyfile(SELF_CONTAINED.replace("    conn.close()\n", EXTRA_EPISODE, 1))
+    run(pytester, "--amqp-record-mode=new_episodes", upstream).assert_outcomes(passed=2)
+    assert connections(pytester) == 2
+    data = yaml.safe_load((pytester.path / "cassettes" / "loop.yaml").read_bytes())
+    assert data["connections"][0] == yaml.safe_load(before)["connections"][0]
+    run(pytester).assert_outcomes(passed=2)  # replays both, nothing unplayed
     run(pytester, "--amqp-record-mode=new_episodes", upstream).assert_outcomes(passed=2)
     assert connections(pytester) == 2
     run(pytester, "--amqp-record-mode=all", upstream).assert_outcomes(passed=2)
-    assert connections(pytester) == 1
-    run(pytester, "--amqp-record-mode=new_episodes", upstream).assert_outcomes(passed=2)
+    assert connections(pytester) == 2
+    pytester.makepyfile(SELF_CONTAINED)
     run(pytester, "--amqp-record-mode=rewrite", upstream).assert_outcomes(passed=2)
     assert connections(pytester) == 1
     # the environment variable is an upstream too
@@ -105,9 +128,12 @@ def test_marker_record_mode_and_cli_precedence(
     upstream = f"--amqp-upstream={rabbitmq_node.url}"
     run(pytester, upstream).assert_outcomes(passed=2)  # the marker says once: records
     assert connections(pytester) == 1
-    # the command line wins over the marker
-    run(pytester, "--amqp-record-mode=new_episodes", upstream).assert_outcomes(passed=2)
-    assert connections(pytester) == 2
+    # the command line wins over the marker: all records again (once would replay)
+    path = pytester.path / "cassettes" / "loop.yaml"
+    written = path.stat().st_mtime_ns
+    run(pytester, "--amqp-record-mode=all", upstream).assert_outcomes(passed=2)
+    assert path.stat().st_mtime_ns != written  # written again
+    assert connections(pytester) == 1
 
 
 def test_broken_and_newer_cassettes_are_named(pytester: pytest.Pytester) -> None:
