@@ -282,6 +282,7 @@ class CassetteSession:
         self.engine: ReplayEngine | None = None
         self.proxy: Any = None
         self.blocker: NetworkBlocker | None = None
+        self._fake_traffic: Any = None
         if self.recording:
             self._start_recording()
         else:
@@ -305,6 +306,14 @@ class CassetteSession:
         # `rewrite` starts afresh, but the old cassette stays until the new one is
         # written (atomically), so a recording that fails leaves it as it was
         self.proxy = ProxyThread(settings.upstream).start()
+        # amqp_broker's views read the proxy's decoded traffic while it records
+        from amqpmock.testing.recorded import RecordedTraffic
+
+        proxy = self.proxy
+        self._fake_traffic = self.broker.recorder
+        self.broker.recorder = RecordedTraffic(
+            lambda: proxy.call(proxy.proxy.recorder.build), self.broker.broker
+        )
 
     def _start_replay(self) -> None:
         settings = self.settings
@@ -358,6 +367,8 @@ class CassetteSession:
             recorded: Cassette = proxy.cassette()
         finally:
             proxy.stop()
+            if self._fake_traffic is not None:
+                self.broker.recorder = self._fake_traffic
         settings = self.settings
         if test_failed and not settings.record_on_exception:
             return  # as VCR.py: a test that failed while recording writes nothing
