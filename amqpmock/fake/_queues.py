@@ -253,6 +253,8 @@ def queue_bind(b: Broker, ch: Channel, m: Any, p: Any, body: bytes) -> None:
         b._add_binding(vhost, exchange, queue, m.routing_key, arguments)
         if not m.nowait:
             send_reply(ch, QueueMethods.BindOk())
+        if b.listeners:
+            b._emit("queue_bound", queue=queue, exchange=exchange, routing_key=m.routing_key)
 
 
 def queue_purge(b: Broker, ch: Channel, m: QueueMethods.Purge, p: Any, body: bytes) -> None:

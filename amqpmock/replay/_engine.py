@@ -4,9 +4,10 @@ Rules this module keeps:
 - The fake broker does protocol, routing, tags and names live; the engine only supplies
   what other parties did while recording: messages that reached the recorded clients
   but were published by none of them (RPC replies, events, fanout casts).
-- Each such message is injected when its trigger recurs: a reply when the live client
-  publishes the matching request; an unsolicited delivery when its queue is consumed
-  or polled with basic.get.
+- Each such message is injected when its cause recurs: a reply when the live client
+  publishes the matching request; any other outside event once the live session has
+  done what the recorded client had done before it arrived, through the exchange it
+  came through (``_causal`` has the rule).
 - Live values replace recorded ones symbolically (queue names, correlation ids,
   reply-to names, oslo ``_msg_id``...), learned when a live value meets its recorded
   twin.
@@ -30,6 +31,7 @@ from amqpmock.cassette import REDACTED, Cassette, Interaction
 from amqpmock.errors import PRECONDITION_FAILED, AMQPMockError, ChannelError
 from amqpmock.fake import DIRECT_REPLY_TO, Broker, CoreConnection
 from amqpmock.fake.model import Message
+from amqpmock.replay._causal import LiveProgress, build_events
 from amqpmock.replay._values import (
     VOLATILE_PROPERTIES,
     body_key,
@@ -316,6 +318,9 @@ class ReplayEngine:
         self.mapping: dict[str, str] = {}
         self.mismatches: list[Mismatch] = []
         self._declared = list(self.plan.declared_queues)
+        unsolicited = [m for queue in self.plan.unsolicited.values() for m in queue]
+        self.events = build_events(cassette, unsolicited, self.plan.publishes)
+        self._progress = LiveProgress()
         self._interceptors = []
         # publishes that reached consumers outside the recording count as routed
         for exchange, pattern in sorted(self._outside_targets()):
@@ -350,13 +355,18 @@ class ReplayEngine:
             conn = data.get("connection")
             if isinstance(conn, CoreConnection) and conn is not self.broker._system:
                 self._on_publish(data["message"], conn, int(data.get("channel", 0)))
+        elif event == "queue_bound":
+            bind = (data["queue"].name, data["exchange"].name, str(data["routing_key"]))
+            self._progress.binds.append(bind)
+            self.broker.defer(self._release)
         elif event == "consumer_added":
-            queue = data["queue"].name
-            self.broker.defer(lambda: self._inject_unsolicited(queue))
+            self._progress.takes.add(data["queue"].name)
+            self.broker.defer(self._release)
         elif event == "get_requested":
             # a polling client (basic.get) finds what the recording's outside world had
             # put in that queue; at once, as the get reads the queue next
-            self._inject_unsolicited(data["queue"].name)
+            self._progress.takes.add(data["queue"].name)
+            self._release()
 
     def _learn_queue(self, live: str) -> None:
         for i, recorded in enumerate(self._declared):
@@ -386,6 +396,8 @@ class ReplayEngine:
                 rec.replayed += 1
                 pairs = self._learn(live, rec.record)
                 self.broker.defer(partial(self._inject_replies, rec.replies, live, pairs))
+                if self.events:
+                    self.broker.defer(self._release)
                 return
             best.append((rec, problems))
         best.sort(key=lambda pair: len(pair[1]))
@@ -439,15 +451,32 @@ class ReplayEngine:
             message.injected += 1
             self._inject(message, live.properties.get("reply_to"), mapping)
 
-    def _inject_unsolicited(self, live_queue: str) -> None:
-        reverse = {v: k for k, v in self.mapping.items()}
-        recorded = reverse.get(live_queue, live_queue)
-        pending = self.plan.unsolicited.get(recorded, [])
-        for message in pending:
-            if message.injected and not self.allow_playback_repeats:
+    def _same(self, recorded: str, live: str) -> bool:
+        """Does a live name stand for a recorded one? (learned, or of the same shape)"""
+        if live == self.mapping.get(recorded, recorded):
+            return True
+        return recorded != shape(recorded) and shape(recorded) == shape(live)
+
+    def _release(self) -> None:
+        """Inject the outside events whose recorded causes have all happened live."""
+        for event in self.events:
+            if event.injected or not self._progress.ready(event, self._same):
                 continue
-            message.injected += 1
-            self._inject(message, None)
+            event.injected += 1
+            for delivery in event.deliveries:
+                delivery.injected += 1
+            if not event.via_exchange:
+                for delivery in event.deliveries:
+                    self._inject(delivery, None)
+                continue
+            mapping = self.mapping
+            props = substitute(event.properties, mapping)
+            self.broker.publish(
+                substitute(event.exchange, mapping),
+                substitute(event.routing_key, mapping),
+                substitute(event.body, mapping),
+                Basic.Properties(**_pamqp_props(props)),
+            )
 
     def _inject(
         self, message: OutsideMessage, live_reply_to: Any, mapping: dict[str, str] | None = None

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from amqpmock.cassette import Cassette, loads
-from amqpmock.fake import Broker, ChannelClosed, LocalClient
+from amqpmock.fake import Broker, ChannelClosed, LocalChannel, LocalClient
 from amqpmock.replay import ReplayEngine, ReplayError
 
 REC_REPLY_Q = "reply_0123456789abcdef0123456789abcdef"
@@ -283,3 +283,86 @@ def test_a_repeated_request_is_answered_with_its_own_ids() -> None:
     replies = [json.loads(json.loads(d.body)["oslo.message"])["_msg_id"] for d in ch.deliveries]
     assert replies == ["a" * 32, "b" * 32, "c" * 32]
     assert engine.mismatches == []
+
+
+EVENTS = """
+version: 1
+amqpmock: "0.1.0"
+connections:
+- id: 1
+  interactions:
+  - {dir: c2s, channel: 1, method: Queue.Declare, args: {queue: "", exclusive: true}}
+  - {dir: s2c, channel: 1, method: Queue.DeclareOk, args: {queue: amq.gen-AAAAAAAAAAAAAAAAAAAAAA, message_count: 0, consumer_count: 0}}
+  - {dir: c2s, channel: 1, method: Basic.Consume, args: {queue: amq.gen-AAAAAAAAAAAAAAAAAAAAAA, consumer_tag: c1, no_ack: true}}
+  - {dir: s2c, channel: 1, method: Basic.ConsumeOk, args: {consumer_tag: c1}}
+  - {dir: c2s, channel: 1, method: Queue.Bind, args: {queue: amq.gen-AAAAAAAAAAAAAAAAAAAAAA, exchange: events, routing_key: order.*}}
+  - {dir: s2c, channel: 1, method: Queue.BindOk}
+  - {dir: c2s, channel: 1, method: Basic.Publish, args: {exchange: "", routing_key: orders}, body: '{"id": 1}', outcome: routed}
+  - dir: s2c
+    channel: 1
+    method: Basic.Deliver
+    args: {consumer_tag: c1, delivery_tag: 1, redelivered: false, exchange: events, routing_key: order.created}
+    body: '{"created": 1}'
+    origin: outside
+- id: 2
+  interactions:
+  - {dir: c2s, channel: 1, method: Queue.Declare, args: {queue: audit}}
+  - {dir: s2c, channel: 1, method: Queue.DeclareOk, args: {queue: audit, message_count: 0, consumer_count: 0}}
+  - {dir: c2s, channel: 1, method: Queue.Bind, args: {queue: audit, exchange: events, routing_key: "#"}}
+  - {dir: s2c, channel: 1, method: Queue.BindOk}
+  - {dir: c2s, channel: 1, method: Basic.Get, args: {queue: audit, no_ack: true}}
+  - dir: s2c
+    channel: 1
+    method: Basic.GetOk
+    args: {delivery_tag: 1, redelivered: false, exchange: events, routing_key: order.created, message_count: 0}
+    body: '{"created": 1}'
+    origin: outside
+"""
+
+
+def events_client(broker: Broker) -> tuple[LocalChannel, str]:
+    ch = LocalClient(broker).channel()
+    ch.exchange_declare("events", "topic")
+    queue = str(ch.queue_declare("", exclusive=True).queue)
+    ch.consume(queue, no_ack=True)
+    return ch, queue
+
+
+def test_an_outside_event_arrives_when_its_recorded_causes_have_happened() -> None:
+    # issue #12 case 4: injected at its causal point, through its exchange; not when its
+    # queue is consumed (that was before the order that caused it was even placed)
+    broker = Broker()
+    engine = ReplayEngine(broker, Cassette.from_data(loads(EVENTS)))
+    ch, queue = events_client(broker)
+    assert ch.deliveries == []  # consumed, but nothing has caused the event yet
+    ch.queue_bind(queue, "events", "order.*")
+    assert ch.deliveries == []
+    audit = LocalClient(broker).channel()
+    audit.queue_declare("audit")
+    audit.queue_bind("audit", "events", "#")
+    ch.publish("", "orders", '{"id": 1}')
+    assert ch.deliveries == []  # the audit queue was not polled yet: the event waits
+    got = audit.get("audit", no_ack=True)
+    assert got is not None and got.body == b'{"created": 1}'
+    # one outside publish, seen by two recorded queues: injected once, routed to both
+    (event,) = ch.deliveries
+    assert (event.exchange, event.routing_key, event.body) == (
+        "events",
+        "order.created",
+        b'{"created": 1}',
+    )
+    assert audit.get("audit", no_ack=True) is None
+    assert engine.report() is None
+
+
+def test_a_listener_bound_late_still_gets_the_event_after_its_bind() -> None:
+    cassette = Cassette.from_data(loads(EVENTS))
+    cassette.connections = cassette.connections[:1]
+    broker = Broker()
+    engine = ReplayEngine(broker, cassette)
+    ch, queue = events_client(broker)
+    ch.publish("", "orders", '{"id": 1}')  # the order first, the listener's bind after
+    assert ch.deliveries == []
+    ch.queue_bind(queue, "events", "order.*")
+    assert [d.body for d in ch.deliveries] == [b'{"created": 1}']
+    assert engine.report() is None
