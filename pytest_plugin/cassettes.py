@@ -91,6 +91,12 @@ def addoption(parser: pytest.Parser) -> None:
         help="cassette record mode for tests marked amqp_cassette (default: none)",
     )
     group.addoption(
+        "--amqp-disable-recording",
+        action="store_true",
+        default=False,
+        help="ignore amqp_cassette markers: marked tests run on the plain fake broker",
+    )
+    group.addoption(
         "--amqp-no-block-network",
         action="store_true",
         default=False,
@@ -180,6 +186,8 @@ def settings_for(
     them all for the record mode, and the ini ``amqp_record_mode`` applies when none
     sets one.
     """
+    if request.config.getoption("--amqp-disable-recording"):
+        return None
     merged = merged_marker_options(request)
     if merged is None:
         return None
@@ -275,9 +283,12 @@ def _recording(settings: CassetteSettings) -> bool:
 class CassetteSession:
     """One test's cassette: a URL for the client, and what to do at the end."""
 
-    def __init__(self, settings: CassetteSettings, broker: BrokerFixture) -> None:
+    def __init__(
+        self, settings: CassetteSettings, broker: BrokerFixture, test: str | None = None
+    ) -> None:
         self.settings = settings
         self.broker = broker
+        self.test = test  # the node id written into a recorded cassette
         self.recording = _recording(settings)
         self.engine: ReplayEngine | None = None
         self.proxy: Any = None
@@ -383,6 +394,8 @@ class CassetteSession:
             recorded, added = _append_episodes(load_cassette(settings.path), recorded)
             if not added:
                 return  # nothing new: the cassette stays exactly as it was
+        if recorded.header.test is None:
+            recorded.header.test = self.test
         settings.path.parent.mkdir(parents=True, exist_ok=True)
         write_cassette(recorded, settings.path, secrets=proxy.proxy.upstream.passwords)
 
@@ -543,7 +556,7 @@ def amqp_cassette(
     if settings is None:
         yield None
         return
-    session = CassetteSession(settings, amqp_broker)
+    session = CassetteSession(settings, amqp_broker, request.node.nodeid)
     request.node.stash[SESSION] = session
     yield session
     reports = request.node.stash.get(REPORTS, {})
@@ -554,5 +567,7 @@ def amqp_cassette(
 def _amqp_cassette_for_marked_tests(request: pytest.FixtureRequest) -> None:
     """A marked test gets its cassette whichever amqpmock fixture it uses (``amqp_url``
     or only ``amqp_broker``): the marker alone is enough, as with pytest-recording."""
-    if request.node.get_closest_marker(MARKER) is not None:
+    if request.node.get_closest_marker(MARKER) is not None and not request.config.getoption(
+        "--amqp-disable-recording"
+    ):
         request.getfixturevalue("amqp_cassette")

@@ -48,7 +48,15 @@ INCOMPLETE_ENDINGS = frozenset({"upstream-gone", "upstream-unreachable", "proxy-
 # Every AMQP 0-9-1 method name (``Class.Method``), as pamqp knows them.
 METHOD_NAMES = frozenset(str(cast(Any, c).name) for c in _pamqp_commands.INDEX_MAPPING.values())
 # The keys each level of a cassette may have; anything else is a typo or another format.
-CASSETTE_KEYS = ("version", "amqpmock", "recorded_at", "upstream", "complete", "connections")
+CASSETTE_KEYS = (
+    "version",
+    "amqpmock",
+    "recorded_at",
+    "test",
+    "upstream",
+    "complete",
+    "connections",
+)
 UPSTREAM_KEYS = ("product", "version", "url")
 CONNECTION_KEYS = (
     "id",
@@ -69,6 +77,7 @@ INTERACTION_KEYS = (
     "outcome",
     "origin",
     "source",
+    "at",
 )
 
 PUBLISH_METHODS = frozenset({"Basic.Publish"})
@@ -94,6 +103,7 @@ class Interaction:
     origin: Origin | None = None
     source: tuple[int, int] | None = None
     outcome: Outcome | None = None
+    at: float | None = None  # seconds after the recording started, when it was seen
 
     @property
     def has_content(self) -> bool:
@@ -126,6 +136,8 @@ class Interaction:
             record["origin"] = self.origin
         if self.source is not None:
             record["source"] = {"connection": self.source[0], "interaction": self.source[1]}
+        if self.at is not None:
+            record["at"] = self.at
         return record
 
     @classmethod
@@ -176,6 +188,7 @@ class Interaction:
             origin=cast("Origin | None", _choice(rec, "origin", ORIGINS, where)),
             source=source,
             outcome=cast("Outcome | None", _choice(rec, "outcome", OUTCOMES, where)),
+            at=_seconds(rec, "at", where),
         )
 
 
@@ -268,6 +281,7 @@ class CassetteHeader:
     upstream_version: str | None = None
     upstream_url: str | None = None
     recorded_at: datetime.datetime | None = None
+    test: str | None = None  # the test that recorded it (its pytest node id)
 
 
 @dataclass
@@ -311,6 +325,8 @@ class Cassette:
         data: dict[str, Any] = {"version": header.version, "amqpmock": header.amqpmock}
         if header.recorded_at is not None:
             data["recorded_at"] = header.recorded_at
+        if header.test is not None:
+            data["test"] = header.test
         data["upstream"] = upstream
         data["complete"] = self.complete
         data["connections"] = [c.to_data() for c in self.connections]
@@ -354,6 +370,7 @@ class Cassette:
             upstream_version=_opt_str(upstream, "version", "upstream"),
             upstream_url=_opt_str(upstream, "url", "upstream"),
             recorded_at=recorded_at,
+            test=_opt_str(data, "test", ""),
         )
         raw = data.get("connections", [])
         if not isinstance(raw, list):
@@ -362,6 +379,17 @@ class Cassette:
             CassetteConnection.from_data(item, f"connections[{n}]") for n, item in enumerate(raw)
         ]
         return cls(header=header, connections=connections, path=path)
+
+
+def _seconds(rec: Mapping[str, Any], key: str, where: str) -> float | None:
+    value = rec.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise CassetteFormatError(
+            f"{where}.{key}: expected seconds (a number >= 0), got {value!r}"
+        )
+    return float(value)
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str:
@@ -416,7 +444,8 @@ def _opt_str(rec: Mapping[str, Any], key: str, where: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise CassetteFormatError(f"{where}.{key}: expected a string, got {value!r}")
+        at = f"{where}.{key}" if where else key
+        raise CassetteFormatError(f"{at}: expected a string, got {value!r}")
     return value
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,13 +76,17 @@ class Recorder:
         upstream_url: str | None = None,
         passwords: Iterable[str] = (),
         now: Callable[[], datetime.datetime] | None = None,
+        elapsed: Callable[[], float] = time.monotonic,
     ) -> None:
         self.upstream_url = upstream_url
         self._passwords = {p for p in passwords if p}
         self._now = now or (lambda: datetime.datetime.now(datetime.UTC).replace(microsecond=0))
         self._started = self._now()
+        self._elapsed = elapsed
+        self._t0 = elapsed()
         self._connections: list[_ConnectionLog] = []
-        self._log: list[tuple[int, Direction, bytes]] = []
+        # (connection, direction, bytes, seconds after the start when they passed)
+        self._log: list[tuple[int, Direction, bytes, float]] = []
 
     # -- the forwarding path -------------------------------------------------------
 
@@ -95,7 +100,7 @@ class Recorder:
 
     def data(self, conn_id: int, direction: Direction, data: bytes) -> None:
         if data:
-            self._log.append((conn_id, direction, data))
+            self._log.append((conn_id, direction, data, round(self._elapsed() - self._t0, 3)))
 
     def close_connection(self, conn_id: int, ending: Ending, error: str | None = None) -> None:
         conn = self._connections[conn_id - 1]
@@ -109,15 +114,15 @@ class Recorder:
 
     @property
     def bytes_recorded(self) -> int:
-        return sum(len(chunk) for _, _, chunk in self._log)
+        return sum(len(chunk) for _, _, chunk, _ in self._log)
 
     # -- building ------------------------------------------------------------------
 
     def build(self) -> Cassette:
         """The cassette of everything so far, unredacted. Can be called repeatedly."""
         builder = _Builder(self._connections)
-        for conn_id, direction, chunk in self._log:
-            builder.feed(conn_id, direction, chunk)
+        for conn_id, direction, chunk, at in self._log:
+            builder.feed(conn_id, direction, chunk, at)
         connections = builder.finish()
         header = CassetteHeader(
             amqpmock=amqpmock.__version__,
@@ -164,7 +169,9 @@ class _Builder:
         self._by_message: dict[tuple[str, str, bytes], Ref] = {}
         self._by_body: dict[bytes, Ref] = {}
 
-    def feed(self, conn_id: int, direction: Direction, chunk: bytes) -> None:
+    def feed(
+        self, conn_id: int, direction: Direction, chunk: bytes, at: float | None = None
+    ) -> None:
         key = (conn_id, direction)
         if key in self._decoders:
             decoder = self._decoders[key]
@@ -181,7 +188,7 @@ class _Builder:
                     else:
                         conn.heartbeats.s2c += 1
                 else:
-                    self._method(conn, direction, item)
+                    self._method(conn, direction, item, at)
         except DecodeError as exc:
             self._decoders[key] = None
             if conn.error is None:
@@ -198,7 +205,13 @@ class _Builder:
                 conn.error = f"{_NAMES[direction]} content cut off: {names}"
         return list(self._conns.values())
 
-    def _method(self, conn: CassetteConnection, direction: Direction, m: DecodedMethod) -> None:
+    def _method(
+        self,
+        conn: CassetteConnection,
+        direction: Direction,
+        m: DecodedMethod,
+        at: float | None = None,
+    ) -> None:
         interaction = Interaction(
             dir=direction,
             channel=m.channel,
@@ -206,6 +219,7 @@ class _Builder:
             args=m.args,
             properties=m.properties,
             body=m.body,
+            at=at,
         )
         ref: Ref = (conn.id, len(conn.interactions))
         conn.interactions.append(interaction)

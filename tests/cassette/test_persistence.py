@@ -138,6 +138,12 @@ def test_missing_file(tmp_path: Path) -> None:
             r"line 8: connections\[0\].interactions\[0\].propreties: unknown key",
         ),
         ("version: 1\nconnections: []\nupstream: {prodcut: x}\n", "upstream.prodcut: unknown key"),
+        (
+            "version: 1\nconnections: [{id: 1, interactions: "
+            "[{dir: c2s, channel: 1, method: Basic.Qos, at: -1}]}]\n",
+            r"interactions\[0\].at: expected seconds",
+        ),
+        ("version: 1\ntest: 5\nconnections: []\n", "test: expected a string"),
         ("version: 1\nx: !!python/object:os.system {}\n", "not valid YAML"),
         ("version: 1\nx: !decimal [1]\n", "not valid YAML"),
     ],
@@ -296,3 +302,13 @@ def test_the_warning_comes_after_the_write_so_w_error_loses_nothing(tmp_path: Pa
     assert load_cassette(tmp_path / "c.yaml").connections[0].interactions[1].body == (
         b'{"role": "guest"}'
     )
+
+
+def test_the_recording_test_and_interaction_times_round_trip(tmp_path: Path) -> None:
+    cassette = sample()
+    cassette.header.test = "tests/test_shop.py::TestCheckout::test_flow"
+    cassette.connections[0].interactions[0].at = 0.125
+    path = write_cassette(cassette, tmp_path / "c.yaml")
+    again = load_cassette(path)
+    assert again.header.test == "tests/test_shop.py::TestCheckout::test_flow"
+    assert [i.at for i in again.connections[0].interactions] == [0.125, None]

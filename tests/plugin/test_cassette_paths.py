@@ -159,3 +159,19 @@ def test_a_marked_test_that_uses_only_amqp_broker_gets_its_cassette(
     result = run(pytester)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*cassettes/missing.yaml*"])
+
+
+def test_disable_recording_runs_marked_tests_on_the_plain_fake(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.amqp_cassette("missing.yaml")
+        def test_marked(amqp_url, amqp_broker):
+            assert amqp_url == amqp_broker.url
+        """
+    )
+    run(pytester).assert_outcomes(errors=1)  # the cassette is missing
+    run(pytester, "--amqp-disable-recording").assert_outcomes(passed=1)

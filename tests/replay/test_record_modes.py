@@ -78,6 +78,11 @@ def test_modes_once_all_new_episodes_rewrite(
     upstream = f"--amqp-upstream={rabbitmq_node.url}"
     run(pytester, "--amqp-record-mode=once", upstream).assert_outcomes(passed=2)
     assert connections(pytester) == 1
+    # the cassette says which test wrote it, and when each interaction was seen
+    data = yaml.safe_load((pytester.path / "cassettes" / "loop.yaml").read_text())
+    assert data["test"].endswith(".py::test_loop")
+    times = [i["at"] for i in data["connections"][0]["interactions"]]
+    assert times == sorted(times) and times[0] >= 0
     # once with a cassette: replays, so an unreachable upstream does not matter
     run(
         pytester, "--amqp-record-mode=once", "--amqp-upstream=amqp://u:p@127.0.0.1:1/"
