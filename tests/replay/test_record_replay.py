@@ -159,3 +159,39 @@ def test_record_then_replay_offline(
             "*body: /oslo.message/args/host: 'h2' != 'h7'*",
         ]
     )
+
+
+@pytest.mark.parametrize("mode", ["all", "rewrite", "new_episodes"])
+def test_every_record_mode_records_twice_and_replays(
+    pytester: pytest.Pytester, rabbitmq_node: RabbitMQNode, tmp_path: Path, mode: str
+) -> None:
+    # the seed's oslo.messaging flows and an aio-pika RPC flow, in each record mode: the
+    # second recording must not duplicate connections (new_episodes: not touch the file)
+    pytester.makepyfile(test_clients=CLIENT_TESTS)
+    pytester.makeini("[pytest]\namqp_cassette_dir = cassettes\n")
+    url = rabbitmq_node.url
+    services = [
+        start_service("oslo_rpc_server.py", url.replace("amqp://", "rabbit://"), tmp_path),
+        start_service("aio_rpc_server.py", url, tmp_path),
+    ]
+    cassettes = pytester.path / "cassettes"
+    try:
+        args = ("-p", "no:cacheprovider", f"--amqp-record-mode={mode}", f"--amqp-upstream={url}")
+        pytester.runpytest_subprocess(*args).assert_outcomes(passed=2)
+        first = {p.name: p.read_bytes() for p in cassettes.glob("*.yaml")}
+        assert sorted(first) == ["aio_rpc.yaml", "seed_flows.yaml"]
+        pytester.runpytest_subprocess(*args).assert_outcomes(passed=2)
+        second = {p.name: p.read_bytes() for p in cassettes.glob("*.yaml")}
+    finally:
+        for proc in services:
+            proc.kill()
+            proc.wait()
+    for name in first:
+        before, after = yaml.safe_load(first[name]), yaml.safe_load(second[name])
+        assert len(after["connections"]) == len(before["connections"]), name
+        if mode == "new_episodes":
+            assert second[name] == first[name], f"{name} was rewritten with nothing new"
+        else:
+            assert after["recorded_at"] >= before["recorded_at"]
+    # offline: the services are gone, and the network is blocked
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
