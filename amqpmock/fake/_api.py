@@ -314,6 +314,7 @@ def reset(b: Broker) -> None:
         b.add_vhost(name)
     b._timed.clear()
     b._to_dispatch.clear()
+    b._dispatch_later.clear()
     b._reply_channels.clear()
     b._system = None
     b._timers.clear()

@@ -103,6 +103,11 @@ class Broker:
         self._next_message_id = 0
         self._dirty: dict[CoreConnection, None] = {}
         self._to_dispatch: dict[Queue, None] = {}
+        # Deliveries per queue per dispatch turn: None (the default) delivers all that
+        # consumers can take at once; an adapter serving many clients sets a budget and
+        # calls resume_dispatch() for what is left, between its other work.
+        self.dispatch_budget: int | None = None
+        self._dispatch_later: dict[Queue, None] = {}
         self._timed: dict[Queue, None] = {}
         self._reply_channels: dict[str, Channel] = {}
         self.blocked_reason: str | None = None
@@ -350,6 +355,21 @@ class Broker:
         self._deferred.append(fn)
         if not self._in_method:
             self._run_deferred()
+
+    @property
+    def dispatch_pending(self) -> bool:
+        """Deliveries left for a later turn by ``dispatch_budget``."""
+        return bool(self._dispatch_later)
+
+    def resume_dispatch(self) -> bool:
+        """Run one more turn of the deliveries the budget left; True if some remain."""
+        later, self._dispatch_later = self._dispatch_later, {}
+        for queue in later:
+            self._to_dispatch[queue] = None
+        self._run_dispatch()
+        if not self._in_method:
+            self._run_deferred()
+        return bool(self._dispatch_later)
 
     def _run_deferred(self) -> None:
         while self._deferred:

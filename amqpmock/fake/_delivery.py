@@ -85,6 +85,8 @@ def dispatch(b: Broker, queue: Queue) -> None:
     now = b.clock.now()
     if queue.timed_entries:
         b._expire(queue, now)
+    budget = b.dispatch_budget
+    delivered = 0
     while queue.message_count:
         consumer = queue.next_consumer()
         if consumer is None:
@@ -95,6 +97,14 @@ def dispatch(b: Broker, queue: Queue) -> None:
             b._dead_letter(queue, entry.message, "expired")
             continue
         b._deliver(consumer, entry)
+        if budget is not None:
+            delivered += 1
+            if delivered >= budget and queue.message_count:
+                # bounded work per turn: the adapter resumes it (resume_dispatch) after
+                # it has served its other connections, as RabbitMQ's credit flow bounds
+                # what one queue process sends before others get a turn
+                b._dispatch_later[queue] = None
+                return
 
 
 def run_dispatch(b: Broker) -> None:

@@ -50,6 +50,7 @@ def delete_queue(b: Broker, queue: Queue) -> int:
     vhost.queues.pop(queue.name, None)
     b._timed.pop(queue, None)
     b._to_dispatch.pop(queue, None)
+    b._dispatch_later.pop(queue, None)
     count = queue.message_count
     queue.purge()
     for consumer in list(queue.consumers):

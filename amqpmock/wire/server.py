@@ -55,6 +55,10 @@ STOP_GRACE = 1.0
 # and processed before it runs.
 SETTLE_ROUNDS = 4
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
+# Deliveries per queue before the loop serves its other work (new clients, other
+# connections, the writer's backpressure): a consumer draining a deep queue gets them in
+# batches instead of one turn that stalls everyone.
+DISPATCH_BUDGET = 256
 
 
 class MonotonicClock:
@@ -98,6 +102,8 @@ class AMQPServer:
         else:
             _add_users_and_vhosts(broker, users, vhosts)
         self.broker = broker
+        if broker.dispatch_budget is None:
+            broker.dispatch_budget = DISPATCH_BUDGET
         self.host = host
         self.port = port
         self.switchboard = Switchboard(broker, settings, on_pending=self._wake_writer)
@@ -110,6 +116,7 @@ class AMQPServer:
         self._timer: asyncio.Handle | None = None
         self._timer_when = 0.0
         self._flush_scheduled = False
+        self._dispatch_scheduled = False
         self._wire_deadline: float | None = None
         self._wire_deadline_at = float("-inf")
 
@@ -210,7 +217,21 @@ class AMQPServer:
                     transport.close()
         except Exception:
             log.exception("error while writing")
+        if self.broker._dispatch_later and not self._dispatch_scheduled and self._loop:
+            # more deliveries are due: after the loop has polled its sockets once
+            self._dispatch_scheduled = True
+            self._loop.call_soon(self._resume_dispatch)
         self._reschedule()
+
+    def _resume_dispatch(self) -> None:
+        self._dispatch_scheduled = False
+        if self._server is None:
+            return
+        try:
+            self.broker.resume_dispatch()
+        except Exception:
+            log.exception("error while delivering")
+        self._flush()
 
     # -- time ---------------------------------------------------------------------------
 
