@@ -314,9 +314,19 @@ class CassetteSession:
         from amqpmock.testing.proxythread import ProxyThread
 
         _check_upstream(settings)
+        journal = Path(f"{settings.path}.journal")
+        if journal.exists():  # a recording of this test died: keep what it had
+            import io
+
+            from amqpmock.proxy._cli import recover
+
+            said = io.StringIO()
+            recover(journal, settings.path, said)
+            warnings.warn(said.getvalue().strip() or f"could not recover {journal}", stacklevel=1)
         # `rewrite` starts afresh, but the old cassette stays until the new one is
-        # written (atomically), so a recording that fails leaves it as it was
-        self.proxy = ProxyThread(settings.upstream).start()
+        # written (atomically), so a recording that fails leaves it as it was; the
+        # traffic is journaled beside it meanwhile, so a crash loses nothing
+        self.proxy = ProxyThread(settings.upstream, journal=journal).start()
         # amqp_broker's views read the proxy's decoded traffic while it records
         from amqpmock.testing.recorded import RecordedTraffic
 
@@ -382,9 +392,11 @@ class CassetteSession:
                 self.broker.recorder = self._fake_traffic
         settings = self.settings
         if test_failed and not settings.record_on_exception:
+            proxy.proxy.recorder.remove_journal()
             return  # as VCR.py: a test that failed while recording writes nothing
         unreachable = [c for c in recorded.connections if c.ending == "upstream-unreachable"]
         if unreachable:
+            proxy.proxy.recorder.remove_journal()
             pytest.fail(
                 f"recording {settings.path} failed, the cassette is untouched: "
                 f"{unreachable[0].error or 'the upstream RabbitMQ could not be reached'}",
@@ -393,11 +405,13 @@ class CassetteSession:
         if settings.record_mode == "new_episodes" and settings.path.exists():
             recorded, added = _append_episodes(load_cassette(settings.path), recorded)
             if not added:
+                proxy.proxy.recorder.remove_journal()
                 return  # nothing new: the cassette stays exactly as it was
         if recorded.header.test is None:
             recorded.header.test = self.test
         settings.path.parent.mkdir(parents=True, exist_ok=True)
         write_cassette(recorded, settings.path, secrets=proxy.proxy.upstream.passwords)
+        proxy.proxy.recorder.remove_journal()
 
     def replay_problems(self) -> str | None:
         """What went wrong in the replay so far (mismatches), for a failing test's report."""

@@ -461,7 +461,9 @@ def incomplete_problem(cassette: Cassette) -> str | None:
     """Why a cassette is missing part of its session (a connection ended with one of
     ``LOSSY_ENDINGS`` or an error), or None when replay can trust it."""
     for conn in cassette.connections:
-        proxy_failed = conn.error is not None and conn.error.startswith("proxy error")
+        proxy_failed = conn.error is not None and conn.error.startswith(
+            ("proxy error", "recovered from")
+        )
         if conn.ending in LOSSY_ENDINGS or proxy_failed:
             why = f" ({conn.error})" if conn.error else ""
             return (

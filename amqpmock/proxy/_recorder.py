@@ -15,6 +15,9 @@ Rules this module keeps:
     returned before its confirm nor before the channel or connection closed cleanly),
     else ``unknown`` (RabbitMQ says nothing about a non-mandatory publish).
 - Redaction and the secret check run on what ``build()`` made, never on the log.
+- With a ``journal`` the log lives on disk, not in memory (``_journal``): appended as
+  it passes, it survives the recorder's death, and ``Recorder.recover`` turns it into a
+  cassette afterwards, marked incomplete.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import amqpmock
 from amqpmock.cassette._model import (
@@ -40,6 +43,7 @@ from amqpmock.cassette._redact import default_redactors, redact_cassette, start_
 from amqpmock.cassette._yaml import write_cassette
 from amqpmock.hookspecs import Redactor
 from amqpmock.proxy._frames import DecodedMethod, DecodeError, HeartbeatSeen, StreamDecoder
+from amqpmock.proxy._journal import CLOSE, DATA, OPEN, UPSTREAM, Journal, read_journal
 
 C2S: Direction = "c2s"
 S2C: Direction = "s2c"
@@ -77,6 +81,7 @@ class Recorder:
         passwords: Iterable[str] = (),
         now: Callable[[], datetime.datetime] | None = None,
         elapsed: Callable[[], float] = time.monotonic,
+        journal: str | os.PathLike[str] | None = None,
     ) -> None:
         self.upstream_url = upstream_url
         self._passwords = {p for p in passwords if p}
@@ -85,28 +90,83 @@ class Recorder:
         self._elapsed = elapsed
         self._t0 = elapsed()
         self._connections: list[_ConnectionLog] = []
-        # (connection, direction, bytes, seconds after the start when they passed)
+        # (connection, direction, bytes, seconds after the start when they passed): in
+        # memory, or appended to the journal file when there is one
         self._log: list[tuple[int, Direction, bytes, float]] = []
+        self._journal = Journal(journal) if journal is not None else None
+        self._bytes = 0
 
     # -- the forwarding path -------------------------------------------------------
+
+    def _seconds(self) -> float:
+        return round(self._elapsed() - self._t0, 3)
 
     def open_connection(self, upstream: str | None = None) -> int:
         conn = _ConnectionLog(id=len(self._connections) + 1, upstream=upstream)
         self._connections.append(conn)
+        if self._journal is not None:
+            self._journal.write(OPEN, conn.id, self._seconds(), (upstream or "").encode())
         return conn.id
 
     def upstream_connected(self, conn_id: int, address: str) -> None:
         self._connections[conn_id - 1].upstream = address
+        if self._journal is not None:
+            self._journal.write(UPSTREAM, conn_id, self._seconds(), address.encode())
 
     def data(self, conn_id: int, direction: Direction, data: bytes) -> None:
         if data:
-            self._log.append((conn_id, direction, data, round(self._elapsed() - self._t0, 3)))
+            self._bytes += len(data)
+            if self._journal is not None:
+                way = 0 if direction == C2S else 1
+                self._journal.write(DATA, conn_id, self._seconds(), data, way)
+            else:
+                self._log.append((conn_id, direction, data, self._seconds()))
 
     def close_connection(self, conn_id: int, ending: Ending, error: str | None = None) -> None:
         conn = self._connections[conn_id - 1]
         if conn.ending == "open":
             conn.ending = ending
             conn.error = error
+            if self._journal is not None:
+                self._journal.close_connection(conn_id, self._seconds(), ending, error)
+
+    @property
+    def journal_path(self) -> Path | None:
+        return self._journal.path if self._journal is not None else None
+
+    def remove_journal(self) -> None:
+        """Once the cassette is written (or deliberately not), the raw traffic goes."""
+        if self._journal is not None:
+            self._journal.remove()
+
+    @classmethod
+    def recover(cls, journal: str | os.PathLike[str]) -> Recorder:
+        """A recorder holding what a journal kept of a recorder that died: connections
+        it never saw end are marked ``proxy-stopped`` with the reason, so the cassette
+        says it is incomplete."""
+        rec = cls()
+        for entry in read_journal(journal):
+            if entry.kind == OPEN:
+                rec._connections.append(
+                    _ConnectionLog(id=entry.connection, upstream=entry.payload.decode() or None)
+                )
+            elif entry.kind == UPSTREAM:
+                rec._connections[entry.connection - 1].upstream = entry.payload.decode()
+            elif entry.kind == DATA:
+                rec._log.append(
+                    (entry.connection, cast(Direction, entry.direction), entry.payload, entry.at)
+                )
+                rec._bytes += len(entry.payload)
+            elif entry.kind == CLOSE:
+                ending, error = entry.close_reason()
+                rec.close_connection(entry.connection, cast(Ending, ending), error)
+        for conn in rec._connections:
+            if conn.ending == "open":
+                conn.ending = "proxy-stopped"
+                conn.error = (
+                    f"recovered from {journal}: the recorder stopped before it wrote the cassette"
+                )
+        return rec
 
     @property
     def connection_count(self) -> int:
@@ -114,14 +174,14 @@ class Recorder:
 
     @property
     def bytes_recorded(self) -> int:
-        return sum(len(chunk) for _, _, chunk, _ in self._log)
+        return self._bytes
 
     # -- building ------------------------------------------------------------------
 
     def build(self) -> Cassette:
         """The cassette of everything so far, unredacted. Can be called repeatedly."""
         builder = _Builder(self._connections)
-        for conn_id, direction, chunk, at in self._log:
+        for conn_id, direction, chunk, at in self._chunks():
             builder.feed(conn_id, direction, chunk, at)
         connections = builder.finish()
         header = CassetteHeader(
@@ -133,6 +193,14 @@ class Recorder:
         )
         self._passwords |= builder.passwords
         return Cassette(header=header, connections=connections)
+
+    def _chunks(self) -> Iterable[tuple[int, Direction, bytes, float]]:
+        if self._journal is None:
+            yield from self._log
+            return
+        for entry in read_journal(self._journal.path):
+            if entry.kind == DATA:
+                yield entry.connection, cast(Direction, entry.direction), entry.payload, entry.at
 
     @property
     def secrets(self) -> set[str]:

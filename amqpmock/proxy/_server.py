@@ -59,6 +59,7 @@ class RecordingProxy:
         host: str = "127.0.0.1",
         port: int = 0,
         recorder: Recorder | None = None,
+        journal: str | os.PathLike[str] | None = None,
         connect_timeout: float = 5.0,
         close_timeout: float = 2.0,
         read_size: int = READ_SIZE,
@@ -67,7 +68,9 @@ class RecordingProxy:
         self.host = host
         self.port = port
         self.recorder = recorder or Recorder(
-            upstream_url=self.upstream.redacted(), passwords=self.upstream.passwords
+            upstream_url=self.upstream.redacted(),
+            passwords=self.upstream.passwords,
+            journal=journal,
         )
         self.connect_timeout = connect_timeout
         self.close_timeout = close_timeout

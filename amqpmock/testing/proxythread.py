@@ -6,6 +6,7 @@ runs; ``cassette()`` and ``stop()`` hand work to that loop and wait for it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from types import TracebackType
 from typing import TypeVar
@@ -20,8 +21,14 @@ T = TypeVar("T")
 class ProxyThread:
     """``with ProxyThread(upstream_url) as proxy: proxy.client_url`` ... ``proxy.cassette()``"""
 
-    def __init__(self, upstream: str, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.proxy = RecordingProxy(upstream, host=host, port=port)
+    def __init__(
+        self,
+        upstream: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        journal: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.proxy = RecordingProxy(upstream, host=host, port=port, journal=journal)
         self._runner = LoopThread(self.proxy, "recording proxy", call_timeout=30)
 
     @property

@@ -336,10 +336,13 @@ def record_cli(url: str, cassette_path: Path) -> tuple[subprocess.Popen[str], st
         text=True,
     )
     assert proc.stdout is not None
-    lines = [proc.stdout.readline(), proc.stdout.readline()]
-    match = re.search(r"clients connect to (amqp://\S+)", lines[1])
-    assert match, lines
-    return proc, match.group(1)
+    lines = []
+    for _ in range(4):
+        lines.append(proc.stdout.readline())
+        match = re.search(r"clients connect to (amqp://\S+)", lines[-1])
+        if match:
+            return proc, match.group(1)
+    raise AssertionError(lines)
 
 
 def test_an_ordinary_word_password_never_costs_the_recording(
@@ -412,3 +415,76 @@ def test_credentials_in_traffic_are_redacted_by_default(
     assert first.properties["headers"] == {"Authorization": "<redacted>"}
     assert b"postgres://app:<redacted>@db:5432/x" in (first.body or b"")
     assert second.body == b"my password is <redacted>"
+
+
+def test_a_sigkilled_recording_is_recovered_with_every_confirmed_publish(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    # issue #13 item 5: SIGKILL used to lose the whole recording (no cassette, no file)
+    cassette_path = tmp_path / "killed.yaml"
+    proc, shown = record_cli(upstream.url, cassette_path)
+    journal = Path(f"{cassette_path}.journal")
+    try:
+        connection = pika.BlockingConnection(
+            pika.URLParameters(shown.replace("***", upstream.password))
+        )
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.queue_declare("killed", auto_delete=True)
+        for n in range(300):
+            channel.basic_publish("", "killed", f"message {n}".encode())  # confirmed
+        proc.kill()  # SIGKILL: no handler runs
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not cassette_path.exists()
+    assert journal.exists() and journal.stat().st_mode & 0o777 == 0o600
+    assert upstream.password.encode() in journal.read_bytes()  # raw traffic, until recovered
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "amqpmock.cli", "record"),
+            *("--recover", str(journal), "--cassette", str(cassette_path)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"recovered {journal} into {cassette_path}" in done.stdout
+    assert not journal.exists()
+    cassette = load_cassette(cassette_path)
+    assert not cassette.complete
+    bodies = [i.body for conn in cassette.connections for i in conn if i.is_publish]
+    assert bodies == [f"message {n}".encode() for n in range(300)]
+    assert upstream.password not in cassette_path.read_text()
+
+
+def test_the_next_recording_recovers_a_dead_ones_journal_first(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    cassette_path = tmp_path / "again.yaml"
+    proc, shown = record_cli(upstream.url, cassette_path)
+    try:
+        connection = pika.BlockingConnection(
+            pika.URLParameters(shown.replace("***", upstream.password))
+        )
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.queue_declare("again", auto_delete=True)
+        channel.basic_publish("", "again", b"before the crash")
+    finally:
+        proc.kill()
+        proc.wait(30)
+    proc, _shown = record_cli(upstream.url, cassette_path)  # recovers, then records
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    # the recovered session went to the cassette (none existed); the new recording saw
+    # no connection at all, so it does not replace it
+    assert "nothing was recorded" in out
+    recovered = load_cassette(cassette_path)
+    assert not recovered.complete
+    assert [i.body for c in recovered.connections for i in c if i.is_publish] == [
+        b"before the crash"
+    ]
