@@ -36,6 +36,8 @@ from amqpmock.proxy._url import UpstreamURL, parse_upstream_url
 log = logging.getLogger("amqpmock.proxy")
 
 READ_SIZE = 256 * 1024
+# What RabbitMQ says to every client when it is stopped (SIGTERM), and so the proxy too
+SHUTDOWN_TEXT = "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'"
 UPSTREAM_LOST_TEXT = (
     "CONNECTION_FORCED - upstream broker connection lost (amqpmock recording proxy)"
 )
@@ -78,6 +80,7 @@ class RecordingProxy:
         self._ssl = self.upstream.ssl_context()
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
+        self._live: set[_Session] = set()
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -90,10 +93,15 @@ class RecordingProxy:
         return self
 
     async def stop(self) -> None:
-        """Stop listening and end the connections still open (``proxy-stopped``)."""
+        """Stop listening and end the connections still open (``proxy-stopped``): each
+        client gets Connection.Close 320, as RabbitMQ's clients do when it stops."""
         if self._server is not None:
             self._server.close()
+        for session in list(self._live):
+            session.stop()
         sessions = list(self._sessions)
+        if sessions:
+            await asyncio.wait(sessions, timeout=self.close_timeout + 0.5)
         for task in sessions:
             task.cancel()
         if sessions:
@@ -138,6 +146,7 @@ class RecordingProxy:
         self._sessions.add(task)
         conn_id = self.recorder.open_connection()
         session = _Session(self, conn_id, client_reader, client_writer)
+        self._live.add(session)
         try:
             await session.run()
         except asyncio.CancelledError:
@@ -151,6 +160,7 @@ class RecordingProxy:
         finally:
             _close(client_writer)
             self._sessions.discard(task)
+            self._live.discard(session)
 
     async def connect_upstream(
         self,
@@ -195,6 +205,14 @@ class _Session:
         self.client_writer = client_writer
         self.c2s = StreamTracker()
         self.s2c = StreamTracker()
+        self.stopping = False
+        self._pumps: tuple[asyncio.Task[str], ...] = ()
+
+    def stop(self) -> None:
+        """The proxy stops: end the pumps; ``run`` then closes the client with 320."""
+        self.stopping = True
+        for pump in self._pumps:
+            pump.cancel()
 
     async def run(self) -> None:
         recorder = self.proxy.recorder
@@ -211,8 +229,17 @@ class _Session:
         s2c = asyncio.create_task(
             self._pump(up_reader, self.client_writer, self.s2c, "s2c"), name="s2c"
         )
+        self._pumps = (c2s, s2c)
         try:
             done, _ = await asyncio.wait({c2s, s2c}, return_when=asyncio.FIRST_COMPLETED)
+            if self.stopping:
+                await asyncio.gather(c2s, s2c, return_exceptions=True)
+                if not self.closed_cleanly():
+                    recorder.close_connection(
+                        self.conn_id, "proxy-stopped", "the proxy was stopped"
+                    )
+                    await self._close_client(SHUTDOWN_TEXT)
+                return
             first = c2s if c2s in done else s2c
             reason = first.result()
             if first is s2c and reason == "eof" and not self.closed_cleanly():
@@ -295,6 +322,11 @@ class _Session:
             "upstream-gone",
             "the upstream closed the connection without Connection.Close",
         )
+        await self._close_client(UPSTREAM_LOST_TEXT)
+
+    async def _close_client(self, text: str) -> None:
+        """Connection.Close 320 with ``text`` to the client (at a frame boundary of
+        what it got), and a brief wait for its CloseOk."""
         if not (self.s2c.at_boundary and self.s2c.start_seen):
             return  # nothing AMQP-shaped to say: just close the socket
         if self.c2s.close_seen:
@@ -304,7 +336,7 @@ class _Session:
         else:
             method = commands.Connection.Close(
                 reply_code=CONNECTION_FORCED,
-                reply_text=UPSTREAM_LOST_TEXT,
+                reply_text=text,
                 class_id=0,
                 method_id=0,
             )

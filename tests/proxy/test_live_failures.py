@@ -488,3 +488,35 @@ def test_the_next_recording_recovers_a_dead_ones_journal_first(
     assert [i.body for c in recovered.connections for i in c if i.is_publish] == [
         b"before the crash"
     ]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_stopping_the_recorder_closes_its_clients_with_320(
+    upstream: Upstream, tmp_path: Path, signum: int
+) -> None:
+    # issue #13 item 3: the recording proxy gave its clients a bare EOF; RabbitMQ says
+    # CONNECTION_FORCED when it stops, and so does the proxy now, then writes the cassette
+    cassette_path = tmp_path / "stopped.yaml"
+    proc, shown = record_cli(upstream.url, cassette_path)
+    try:
+        connection = pika.BlockingConnection(
+            pika.URLParameters(shown.replace("***", upstream.password))
+        )
+        channel = connection.channel()
+        channel.queue_declare("stopped", auto_delete=True)
+        channel.basic_publish("", "stopped", b"before the stop")
+        connection.process_data_events(time_limit=0.2)
+        proc.send_signal(signum)
+        with pytest.raises(pika.exceptions.ConnectionClosedByBroker) as closed:
+            for _ in range(100):
+                connection.process_data_events(time_limit=0.1)
+        assert closed.value.reply_code == 320
+        assert "reason 'shutdown'" in closed.value.reply_text
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    (conn,) = load_cassette(cassette_path).connections
+    assert [i.body for i in conn if i.is_publish] == [b"before the stop"]
+    assert conn.ending == "proxy-stopped"
