@@ -8,6 +8,7 @@ Private to ``amqpmock.wire``: ``protocol`` re-exports the public names.
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -26,10 +27,10 @@ from amqpmock.errors import (
 )
 from amqpmock.fake import Broker, CoreConnection
 from amqpmock.fake.commands import CloseTransport, Command, SendContent, SendMethod
-from amqpmock.wire._replytext import _ids
+from amqpmock.wire._replytext import _ids, _unexpected_frame
 from amqpmock.wire._sasl import Challenge, SaslSession
 from amqpmock.wire._settings import ConnectionSettings, _negotiation_problem
-from amqpmock.wire._states import HANDSHAKE_STATES, TRANSITIONS, State
+from amqpmock.wire._states import HANDSHAKE_STATES, SILENT_STATES, TRANSITIONS, State
 from amqpmock.wire.codec import (
     FRAME_MIN_SIZE,
     PROTOCOL_HEADER,
@@ -240,7 +241,7 @@ class AMQPConnection:
             self._on_frame_while_closed(item)
             return
         if isinstance(item, BadFrame):
-            if self.state in HANDSHAKE_STATES:
+            if self.state in SILENT_STATES:
                 self._handshake_failed(now, item.error.reply_text)
             elif item.in_sync:
                 self._connection_error(item.error, now)
@@ -256,6 +257,14 @@ class AMQPConnection:
             self._on_channel0(item, now)
             return
         if self.state is not State.RUNNING:
+            if self.state is State.OPENING:
+                # after TuneOk RabbitMQ answers: 505 with the frame's octets
+                if isinstance(item, MethodFrame):
+                    payload = struct.pack(">I", item.method.index) + bytes(item.method.marshal())
+                    self._fail(_unexpected_frame(1, payload), now)
+                else:
+                    self._fail(unexpected_frame_for(item), now)
+                return
             self._handshake_failed(now, f"frame on channel {item.channel} before open")
             return
         self._on_channel_frame(item, now)
@@ -511,8 +520,9 @@ class AMQPConnection:
     # -- closing ---------------------------------------------------------------------------
 
     def _fail(self, error: AMQPError, now: float) -> None:
-        """A connection error: Close in the running state, a silent close in a handshake."""
-        if self.state in HANDSHAKE_STATES:
+        """A connection error: Connection.Close once tuned (as RabbitMQ, from TuneOk on),
+        a silent close before."""
+        if self.state in SILENT_STATES:
             self._handshake_failed(now, error.reply_text)
         else:
             self._connection_error(error, now)
@@ -523,7 +533,7 @@ class AMQPConnection:
             # the core closes its channels and sends the Close through the sink, where
             # the state changes to CLOSED; it also tells the broker's listeners
             self.core.connection_error(error)
-        if self.state is State.RUNNING:
+        if self.state in (State.RUNNING, State.OPENING):
             self._send_close(error)
             self._to(State.CLOSED)
             self._close_deadline = now + self._closing_timeout()

@@ -24,6 +24,9 @@ class State(enum.Enum):
 
 
 HANDSHAKE_STATES = frozenset({State.STARTING, State.SECURING, State.TUNING, State.OPENING})
+# Where an error closes the socket without a word (RabbitMQ's ?SILENT_CLOSE_DELAY): before
+# the client has sent TuneOk. From then on (OPENING, RUNNING) it gets Connection.Close.
+SILENT_STATES = frozenset({State.STARTING, State.SECURING, State.TUNING})
 
 # Legal state changes. Anything else is a bug in the connection (asserted).
 TRANSITIONS: dict[State, frozenset[State]] = {

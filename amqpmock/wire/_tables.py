@@ -55,6 +55,8 @@ def _decode_table(data: bytes) -> tuple[int, dict[str, Any]]:
         offset += 1 + key_length
         consumed, table[key] = _decode_value(data[offset:end])
         offset += consumed
+    if offset != end:
+        raise ValueError("a field table value runs past the end of its table")
     return end, table
 
 
@@ -69,6 +71,8 @@ def _decode_array(data: bytes) -> tuple[int, list[Any]]:
         consumed, item = _decode_value(data[offset:end])
         items.append(item)
         offset += consumed
+    if offset != end:
+        raise ValueError("a field array value runs past the end of its array")
     return end, items
 
 

@@ -204,7 +204,12 @@ def _argument_octets(method: base.Frame, payload: bytes, offset: int) -> int:
             continue
         if in_bits:
             offset, in_bits = offset + 1, False
-        consumed, _ = decode.by_type(payload[offset:], data_type)
+        if data_type == "table":
+            # strictly, as RabbitMQ's decoder: no value may run past its table's end
+            # (pamqp would read on into the next argument)
+            consumed, _ = _decode_table(payload[offset:])
+        else:
+            consumed, _ = decode.by_type(payload[offset:], data_type)
         offset += consumed
     return offset + in_bits
 
@@ -438,7 +443,11 @@ class FrameReader:
             error = capped_error(FRAME_ERROR, text, class_id, method_id)
             return BadFrame(channel, error, in_sync=True)
         assert isinstance(value, base.Frame)
-        if _argument_octets(value, payload, 4) != len(payload):
+        try:
+            end = _argument_octets(value, payload, 4)
+        except (ValueError, struct.error, IndexError, UnicodeDecodeError):
+            end = -1  # a malformed table
+        if end != len(payload):
             # RabbitMQ's decoder wants the arguments to end exactly where the frame does
             text = f"cannot decode {erlang_binary_w(payload[4:])}"
             error = capped_error(FRAME_ERROR, text, class_id, method_id)

@@ -103,6 +103,30 @@ def _channel_max_2(c: RawClient) -> None:
     c.send(3, Channel.Open())
 
 
+def _tuned(c: RawClient) -> None:
+    """The handshake up to TuneOk, without Connection.Open."""
+    c.send_bytes(PROTOCOL_HEADER)
+    c.expect(Connection.Start)
+    c.send(
+        0,
+        Connection.StartOk(
+            client_properties={}, mechanism="PLAIN", response="\0guest\0guest", locale="en_US"
+        ),
+    )
+    c.expect(Connection.Tune)
+    c.send(0, Connection.TuneOk(channel_max=2047, frame_max=131072, heartbeat=0))
+
+
+def _start_ok_string_past_its_table(c: RawClient) -> None:
+    # client_properties declares 10 octets, but its longstr claims 100
+    c.send_bytes(PROTOCOL_HEADER)
+    c.expect(Connection.Start)
+    table = b"\x01kS" + struct.pack(">I", 100) + b"abc"
+    args = struct.pack(">I", len(table)) + table
+    args += b"\x05PLAIN" + struct.pack(">I", 12) + b"\0guest\0guest" + b"\x05en_US"
+    c.send_bytes(raw(1, 0, struct.pack(">HH", 10, 11) + args))
+
+
 AUTH_CAP = {"authentication_failure_close": True}
 REFUSED = (
     "ACCESS_REFUSED - Login was refused using authentication mechanism {}. "
@@ -318,6 +342,40 @@ CASES: dict[str, tuple[Callable[[RawClient], None], Any]] = {
         ),
         close(541, "INTERNAL_ERROR"),
     ),
+    # after TuneOk and before Connection.Open, errors get Connection.Close (issue #13)
+    "bad frame end after tune-ok": (
+        lambda c: (_tuned(c), c.send_bytes(raw(1, 0, b"\x00\x0a\x00\x32", end=0))),
+        close(
+            501, "FRAME_ERROR - type 1, all octets = <<0,10,0,50>>: {invalid_frame_end_marker,0}"
+        ),
+    ),
+    "garbage after tune-ok": (
+        lambda c: (_tuned(c), c.send_bytes(b"\xde\xad\xbe\xef" * 20)),
+        close(
+            501, "FRAME_ERROR - type 222, all octets = <<>>: {frame_too_large,4024348094,131064}"
+        ),
+    ),
+    "channel.open before connection.open": (
+        lambda c: (_tuned(c), c.send(1, Channel.Open())),
+        close(505, "UNEXPECTED_FRAME - type 1, all octets = <<0,20,0,10,1,48>>"),
+    ),
+    "heartbeat on channel 1 after tune-ok": (
+        lambda c: (_tuned(c), c.send_bytes(raw(8, 1, b""))),
+        close(505, "UNEXPECTED_FRAME - type 8, all octets = <<>>"),
+    ),
+    "body on channel 0 after tune-ok": (
+        lambda c: (_tuned(c), c.send_bytes(raw(3, 0, b"abc"))),
+        close(505, 'UNEXPECTED_FRAME - type 3, all octets = <<"abc">>'),
+    ),
+    "tune-ok twice": (
+        lambda c: (
+            _tuned(c),
+            c.send(0, Connection.TuneOk(channel_max=2047, frame_max=131072, heartbeat=0)),
+        ),
+        close(504, "CHANNEL_ERROR - unexpected method in connection state opening", 10, 31),
+    ),
+    # refused silently (the socket closes a while later): no Tune, unlike before
+    "start-ok with a string running past its table": (_start_ok_string_past_its_table, "nothing"),
     "channel_max reached": (
         _channel_max_2,
         close(
