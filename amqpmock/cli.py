@@ -28,14 +28,24 @@ def user_argument(value: str) -> tuple[str, str]:
     return name, password
 
 
+def _loopback_users(value: str) -> frozenset[str]:
+    if value.strip().lower() == "none":
+        return frozenset()
+    return frozenset(name.strip() for name in value.split(",") if name.strip())
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from amqpmock.wire.protocol import ConnectionSettings
     from amqpmock.wire.server import AMQPServer
 
     users = dict(args.user) if args.user else None
     vhosts = ["/", *(v for v in args.vhost or () if v != "/")]
+    settings = ConnectionSettings(loopback_users=args.loopback_users)
 
     async def serve() -> None:
-        async with AMQPServer(host=args.host, port=args.port, users=users, vhosts=vhosts) as srv:
+        async with AMQPServer(
+            host=args.host, port=args.port, users=users, vhosts=vhosts, settings=settings
+        ) as srv:
             print(srv.url, flush=True)
             await srv.serve_forever()
 
@@ -117,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--vhost", action="append", metavar="V", help="another virtual host (repeatable; / exists)"
+    )
+    serve.add_argument(
+        "--loopback-users",
+        type=_loopback_users,
+        default=frozenset({"guest"}),
+        metavar="U1,U2|none",
+        help="users who may log in from loopback addresses only, as RabbitMQ's "
+        "loopback_users (default guest; none: anyone from anywhere)",
     )
     serve.add_argument(
         "--loop",

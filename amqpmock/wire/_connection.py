@@ -7,6 +7,7 @@ Private to ``amqpmock.wire``: ``protocol`` re-exports the public names.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import struct
 from collections.abc import Callable
@@ -376,7 +377,9 @@ class AMQPConnection:
             self._to(State.SECURING)
             self._send_method(0, ConnectionMethods.Secure(challenge=outcome.challenge))
             return
-        if not self.broker.authenticate(outcome.user, outcome.password):
+        if not self.broker.authenticate(outcome.user, outcome.password) or (
+            outcome.user in self.settings.loopback_users and not _loopback(self.peer)
+        ):
             self._login_refused(now)
             return
         self.user = outcome.user
@@ -617,3 +620,16 @@ CHANNEL0_METHODS: dict[State, dict[type[base.Frame], Handler]] = {
     },
     State.CLOSED: {ConnectionMethods.CloseOk: AMQPConnection._on_close_ok},
 }
+
+
+def _loopback(peer: str) -> bool:
+    """Is the peer (``host:port``, ``[v6]:port``, or an adapter's own name such as
+    ``system`` or a Unix socket) on this machine? RabbitMQ's loopback check."""
+    host = peer.rsplit(":", 1)[0].strip("[]") if ":" in peer else peer
+    try:
+        address = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return True  # not an IP peer: nothing remote about it
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback  # a dual-stack socket's IPv4 client
+    return address.is_loopback

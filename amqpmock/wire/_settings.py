@@ -54,6 +54,9 @@ class ConnectionSettings:
     handshake_timeout: float = 10.0
     # RabbitMQ's ?CLOSING_TIMEOUT: how long to wait for Connection.CloseOk at most.
     closing_timeout: float = 30.0
+    # RabbitMQ's loopback_users: these users may log in only from a loopback address
+    # (refused as a wrong password is, elsewhere). Empty: anyone from anywhere.
+    loopback_users: frozenset[str] = frozenset({"guest"})
 
 
 def _negotiation_problem(name: str, value: int, maximum: int, minimum: int) -> str:

@@ -42,8 +42,8 @@ class Wire:
         self.switchboard = Switchboard(self.broker, settings)
         self.now = START
 
-    def client(self) -> Client:
-        conn = self.switchboard.connect(self.now, f"127.0.0.1:{len(self.switchboard.connections)}")
+    def client(self, host: str = "127.0.0.1") -> Client:
+        conn = self.switchboard.connect(self.now, f"{host}:{len(self.switchboard.connections)}")
         return Client(self, conn)
 
     def advance(self, seconds: float) -> None:
