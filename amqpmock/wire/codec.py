@@ -555,7 +555,14 @@ def _header_expected(method: base.Frame, got: str) -> AMQPError:
 # -- writing ----------------------------------------------------------------------------
 
 
+# Channel.OpenOk's reserved longstr is empty on RabbitMQ; pamqp's OpenOk() writes "0" and
+# refuses "" (@cloudamqp/amqp-client skips exactly four octets there and fails on five).
+_CHANNEL_OPEN_OK_ARGS = struct.pack(">HHI", 20, 11, 0)
+
+
 def encode_method(channel: int, method: base.Frame) -> bytes:
+    if type(method) is commands.Channel.OpenOk:
+        return _raw_frame(constants.FRAME_METHOD, channel, _CHANNEL_OPEN_OK_ARGS)
     try:
         return frame.marshal(method, channel)
     except ValueError:

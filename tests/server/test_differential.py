@@ -512,3 +512,19 @@ def test_message_properties_are_passed_on_octet_for_octet(url: str, case: str) -
     (head,) = [f for f in seen if isinstance(f, HeaderFrame)]
     assert methods == ["GetOk"]
     assert head.payload[12:] == wire
+
+
+@pytest.mark.parametrize("url", _broker_params(), indirect=True)
+def test_channel_open_ok_octets_match_rabbitmq(url: str) -> None:
+    # issue #14 item 1: the fake wrote the reserved longstr as "0" (9 octets of payload);
+    # RabbitMQ writes it empty, and @cloudamqp/amqp-client depends on exactly that
+    with RawClient(url) as c:
+        c.handshake()
+        c.send(1, Channel.Open())
+        data = b""
+        for _ in range(40):
+            chunk, hung_up = c.recv_raw(0.05)
+            data += chunk
+            if len(data) >= 16 or hung_up:
+                break
+    assert data.hex(" ") == "01 00 01 00 00 00 08 00 14 00 0b 00 00 00 00 ce"
