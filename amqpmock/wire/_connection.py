@@ -274,12 +274,13 @@ class AMQPConnection:
         # RabbitMQ's 'closed' state: everything but Connection.CloseOk is ignored
         if isinstance(item, BadFrame) and not item.in_sync:
             self._linger_keep_deadline()
-        elif (
-            isinstance(item, MethodFrame)
-            and item.channel == 0
-            and isinstance(item.method, ConnectionMethods.CloseOk)
-        ):
-            self._end("connection closed")
+        elif isinstance(item, MethodFrame) and item.channel == 0:
+            if isinstance(item.method, ConnectionMethods.CloseOk):
+                self._end("connection closed")
+            elif isinstance(item.method, ConnectionMethods.Close):
+                # the closes crossed: RabbitMQ answers the client's Close with CloseOk
+                self._send_method(0, ConnectionMethods.CloseOk())
+                self._end("connection closed")
 
     def _on_channel0(self, item: MethodFrame | HeaderFrame | BodyFrame, now: float) -> None:
         if not isinstance(item, MethodFrame):

@@ -528,3 +528,16 @@ def test_channel_open_ok_octets_match_rabbitmq(url: str) -> None:
             if len(data) >= 16 or hung_up:
                 break
     assert data.hex(" ") == "01 00 01 00 00 00 08 00 14 00 0b 00 00 00 00 ce"
+
+
+@pytest.mark.parametrize("url", _broker_params(), indirect=True)
+def test_crossing_closes_get_close_ok(url: str) -> None:
+    # issue #14 item 3: the server has sent Connection.Close (504 here) and the client
+    # answers with its own Close instead of CloseOk: RabbitMQ replies CloseOk
+    with RawClient(url) as c:
+        c.handshake()
+        c.send(3, Basic.Qos(prefetch_count=1))
+        first = c.first_reply(2.0)
+        assert first == close(504, "CHANNEL_ERROR - expected 'channel.open'", 60, 10)
+        c.send(0, Connection.Close(reply_code=200, reply_text="", class_id=0, method_id=0))
+        assert c.first_reply(2.0) == ("Connection.CloseOk", {})
