@@ -426,11 +426,20 @@ def test_core_connection_error_waits_for_close_ok_and_ignores_the_rest(wire: Wir
     assert (close.class_id, close.method_id) == (60, 10)
     assert c.conn.state is State.CLOSED
     c.send(1, Channel.Open())
-    c.send(0, Connection.Close(reply_code=200, reply_text="", class_id=0, method_id=0))
-    assert c.raw() == b""  # RabbitMQ's 'closed' state: only CloseOk is looked at
+    assert c.raw() == b""  # RabbitMQ's 'closed' state: other methods are ignored
     c.send(0, Connection.CloseOk())
     assert c.conn.should_close
     assert not wire.broker.connections
+
+
+def test_a_close_that_crosses_ours_gets_close_ok(wire: Wire) -> None:
+    # observed on RabbitMQ 3.10.8 (differential test_crossing_closes_get_close_ok)
+    c = opened(wire)
+    c.send(3, Basic.Qos(prefetch_count=1))
+    c.one(Connection.Close)
+    c.send(0, Connection.Close(reply_code=200, reply_text="", class_id=0, method_id=0))
+    c.one(Connection.CloseOk)
+    assert c.conn.should_close
 
 
 def test_without_close_ok_the_socket_closes_after_the_heartbeat_timeout(wire: Wire) -> None:
