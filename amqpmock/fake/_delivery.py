@@ -4,6 +4,7 @@ dispatch after each method, and requeueing to the original place."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pamqp.commands import Basic
@@ -340,7 +341,9 @@ def settle(b: Broker, ch: Channel, kind: str, m: Any) -> None:
             if m.requeue:
                 b._requeue(record, rejected=True)
             elif not record.queue.deleted:
-                b._dead_letter(record.queue, record.entry.message, "rejected")
+                # dead-lettering is a publish the queue makes after the settle: the
+                # channel's freed capacity is filled first (RabbitMQ, observed)
+                b.defer(partial(b._dead_letter, record.queue, record.entry.message, "rejected"))
     # capacity freed: the channel's consumers may take more
     for consumer in ch.consumers.values():
         b._to_dispatch[consumer.queue] = None

@@ -10,7 +10,18 @@ from typing import Any
 
 import pika.exceptions as pe
 
-from ._base import Observation, Run, get_all, publish, scenario, sync, table_types, wait_ready
+from ._base import (
+    Observation,
+    Run,
+    get_all,
+    publish,
+    pump,
+    scenario,
+    settle,
+    sync,
+    table_types,
+    wait_ready,
+)
 
 
 def _dead(ch: Any, queue: str, count: int) -> list[Any]:
@@ -415,3 +426,39 @@ def priorities(run: Run) -> Observation:
         "max_priority_5": [m["body"] for m in get_all(ch, q)],
         "no_max_priority": [m["body"] for m in get_all(ch, q2)],
     }
+
+
+@scenario(expected={"order": ["src:m1", "src:m2", "dst:m1"]})
+def dead_letter_order_with_prefetch(run: Run) -> Observation:
+    """One channel consumes a queue (prefetch 1) and its dead-letter queue; m1 is nacked
+    without requeue. Dead-lettering is a publish after the settle, so the freed prefetch
+    slot takes m2 before the dead-lettered m1 arrives (20 of 20 runs on RabbitMQ)."""
+    conn = run.connect()
+    ch = conn.channel()
+    dlx, src, dst = run.name("dlo.dlx"), run.name("dlo.src"), run.name("dlo.dst")
+    ch.exchange_declare(dlx, "fanout", auto_delete=True)
+    ch.queue_declare(dst, exclusive=True)
+    ch.queue_bind(dst, dlx)
+    ch.queue_declare(src, exclusive=True, arguments={"x-dead-letter-exchange": dlx})
+    ch.confirm_delivery()
+    publish(ch, "", src, "m1")
+    publish(ch, "", src, "m2")
+    ch.basic_qos(prefetch_count=1)
+    order: list[str] = []
+
+    def on_src(c: Any, m: Any, _p: Any, body: bytes) -> None:
+        order.append(f"src:{body.decode()}")
+        if body == b"m1":
+            c.basic_nack(m.delivery_tag, requeue=False)
+        else:
+            c.basic_ack(m.delivery_tag)
+
+    def on_dst(c: Any, m: Any, _p: Any, body: bytes) -> None:
+        order.append(f"dst:{body.decode()}")
+        c.basic_ack(m.delivery_tag)
+
+    ch.basic_consume(dst, on_dst)
+    ch.basic_consume(src, on_src)
+    pump(conn, lambda: len(order) >= 3)
+    settle(conn, lambda: len(order))
+    return {"order": order}
