@@ -331,6 +331,7 @@ class CassetteSession:
         from amqpmock.testing.recorded import RecordedTraffic
 
         proxy = self.proxy
+        self.broker.url_override = str(proxy.client_url)
         self._fake_traffic = self.broker.recorder
         self.broker.recorder = RecordedTraffic(
             lambda: proxy.call(proxy.proxy.recorder.build), self.broker.broker
@@ -388,6 +389,7 @@ class CassetteSession:
             recorded: Cassette = proxy.cassette()
         finally:
             proxy.stop()
+            self.broker.url_override = None
             if self._fake_traffic is not None:
                 self.broker.recorder = self._fake_traffic
         settings = self.settings

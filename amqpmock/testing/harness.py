@@ -48,12 +48,15 @@ class BrokerFixture:
         self.plugins = plugins or get_plugin_manager()
         self.recorder: TrafficRecorder = server.call(lambda: TrafficRecorder(server.broker))
         self.stubs: list[RPCStub] = []
+        self.url_override: str | None = None  # set while a cassette records
 
     # --- basics ---------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        return self.server.url
+        """The URL for the test's clients: the fake broker, or, while a cassette
+        records, the recording proxy in front of the real one."""
+        return self.url_override or self.server.url
 
     @property
     def broker(self) -> Broker:

@@ -197,3 +197,60 @@ def test_unused_interactions_fail_unless_allowed(
     result.stdout.fnmatch_lines(
         ["*recorded interactions never replayed:*", "*publish never replayed:*loop_q*"]
     )
+
+
+NAMES_AND_MARKERS = """
+import pika, pytest
+
+pytestmark = pytest.mark.amqp_cassette(allow_unused=True)
+
+def talk(url, body):
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    ch = conn.channel()
+    ch.queue_declare(body, auto_delete=True)
+    ch.basic_publish("", body, body.encode())
+    conn.close()
+
+@pytest.mark.amqp_cassette
+class TestCheckout:
+    def test_flow(self, amqp_url):
+        talk(amqp_url, "checkout")
+
+@pytest.mark.amqp_cassette
+class TestRefund:
+    def test_flow(self, amqp_url):
+        talk(amqp_url, "refund")
+
+@pytest.mark.amqp_cassette("broker_only.yaml")
+def test_broker_only(amqp_broker):
+    # no amqp_url: the client takes amqp_broker.url (the proxy while recording)
+    talk(amqp_broker.url, "broker-only")
+"""
+
+
+def test_names_markers_and_broker_only_tests_record_and_replay(
+    pytester: pytest.Pytester, rabbitmq_node: RabbitMQNode
+) -> None:
+    # issue #12 cases 6 and 10, recorded against RabbitMQ and replayed offline
+    pytester.makepyfile(test_shop=NAMES_AND_MARKERS)
+    upstream = f"--amqp-upstream={rabbitmq_node.url}"
+    run(pytester, "--amqp-record-mode=once", upstream).assert_outcomes(passed=3)
+    folder = pytester.path / "cassettes" / "test_shop"
+    bodies = {}
+    for name in ("TestCheckout.test_flow.yaml", "TestRefund.test_flow.yaml"):
+        data = yaml.safe_load((folder / name).read_text())
+        interactions = data["connections"][0]["interactions"]
+        bodies[name] = [i["body"] for i in interactions if i["method"] == "Basic.Publish"]
+    assert bodies == {
+        "TestCheckout.test_flow.yaml": ["checkout"],
+        "TestRefund.test_flow.yaml": ["refund"],
+    }
+    broker_only = yaml.safe_load((pytester.path / "cassettes" / "broker_only.yaml").read_text())
+    assert len(broker_only["connections"]) == 1  # recorded through the proxy
+    # replay: each test its own cassette; the module's allow_unused merged in
+    run(pytester).assert_outcomes(passed=3)
+    # and a replayed test whose cassette differs fails (the marker is not ignored)
+    pytester.makepyfile(test_shop=NAMES_AND_MARKERS.replace('"refund")', '"refunded")'))
+    result = run(pytester)
+    result.assert_outcomes(passed=3, errors=1)  # the mismatch fails it at teardown
+    result.stdout.fnmatch_lines(["*TestRefund.test_flow.yaml) failed:*", "*'refunded'*"])
