@@ -23,7 +23,8 @@ argument or ``path=`` (relative to the cassette root, ini ``amqp_cassette_dir``,
 ``cassettes`` under the rootdir), else ``<amqp_cassette_dir fixture>/<default_amqp_
 cassette_name fixture>.yaml``, by default ``<root>/<module path>/<Class>.<test>.yaml``.
 
-Marker options: ``record_mode``, ``match_on`` (matcher names), ``ignore_fields`` (JSON
+Marker options: ``record_mode``, ``match_on`` (matcher names, or functions ``(live,
+recorded)`` that raise ``AssertionError`` on a miss), ``ignore_fields`` (JSON
 fields left out of body matching), ``allow_playback_repeats``, ``allow_unused``,
 ``record_on_exception`` (off: a test that fails while recording writes nothing),
 ``allow_incomplete`` (replay a cassette whose recording stopped early, with a warning;
@@ -138,7 +139,7 @@ class CassetteSettings:
     path: Path
     record_mode: str
     upstream: str | None
-    match_on: tuple[str, ...] = DEFAULT_MATCH_ON
+    match_on: tuple[Any, ...] = DEFAULT_MATCH_ON  # names, or matcher functions
     ignore_fields: tuple[str, ...] = ()
     allow_playback_repeats: bool = False
     allow_unused: bool = False
@@ -358,13 +359,21 @@ class CassetteSession:
                     pytrace=False,
                 )
             warnings.warn(f"{settings.path}: {problem}; replaying it anyway", stacklevel=1)
-        matchers = get_plugin_manager().matchers()
+        matchers: dict[str, Any] = dict(get_plugin_manager().matchers())
+        match_on: list[str] = []
+        for matcher in settings.match_on:
+            if callable(matcher):  # an inline matcher function in the marker
+                name = f"{getattr(matcher, '__qualname__', 'matcher')}#{id(matcher)}"
+                matchers[name] = matcher
+                match_on.append(name)
+            else:
+                match_on.append(str(matcher))
 
         def attach(broker: Any) -> ReplayEngine:
             return ReplayEngine(
                 broker,
                 cassette,
-                match_on=settings.match_on,
+                match_on=match_on,
                 matchers=matchers,  # type: ignore[arg-type]
                 ignore_fields=settings.ignore_fields,
                 allow_playback_repeats=settings.allow_playback_repeats,

@@ -175,3 +175,54 @@ def test_disable_recording_runs_marked_tests_on_the_plain_fake(
     )
     run(pytester).assert_outcomes(errors=1)  # the cassette is missing
     run(pytester, "--amqp-disable-recording").assert_outcomes(passed=1)
+
+
+INLINE = (
+    "version: 1\n"
+    "amqpmock: 0.1.0\n"
+    "connections:\n"
+    "- id: 1\n"
+    "  interactions:\n"
+    "  - dir: c2s\n"
+    "    channel: 1\n"
+    "    method: Basic.Publish\n"
+    "    args: {exchange: '', routing_key: jobs}\n"
+    '    body: \'{"n": 1, "at": "mon"}\'\n'
+    "    outcome: routed\n"
+)
+
+INLINE_TESTS = """
+import json
+import pika
+import pytest
+
+def same_n(live, recorded):
+    # a matcher function inline in the marker, as VCR.py allows
+    if json.loads(live.body)["n"] != json.loads(recorded.body)["n"]:
+        raise AssertionError("n differs")
+
+@pytest.mark.amqp_cassette("jobs.yaml", match_on=("routing_key", same_n))
+def test_inline(amqp_url):
+    conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    ch = conn.channel()
+    ch.basic_publish("", "jobs", json.dumps(BODY))
+    conn.process_data_events(time_limit=0.2)
+    conn.close()
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "passed"), [({"n": 1, "at": "tue"}, True), ({"n": 2, "at": "mon"}, False)]
+)
+def test_an_inline_matcher_function_in_the_marker(
+    pytester: pytest.Pytester, body: dict[str, object], passed: bool
+) -> None:
+    (pytester.path / "cassettes").mkdir()
+    (pytester.path / "cassettes" / "jobs.yaml").write_text(INLINE)
+    pytester.makepyfile(INLINE_TESTS.replace("BODY", repr(body)))
+    result = run(pytester)
+    if passed:
+        result.assert_outcomes(passed=1)
+    else:
+        result.assert_outcomes(passed=1, errors=1)
+        result.stdout.fnmatch_lines(["*n differs*"])
