@@ -374,7 +374,7 @@ class CassetteSession:
                 broker,
                 cassette,
                 match_on=match_on,
-                matchers=matchers,  # type: ignore[arg-type]
+                matchers=matchers,
                 ignore_fields=settings.ignore_fields,
                 allow_playback_repeats=settings.allow_playback_repeats,
             )
