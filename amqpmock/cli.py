@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import ssl
 import sys
 from collections.abc import Callable, Sequence
 
@@ -41,12 +42,31 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     users = dict(args.user) if args.user else None
     vhosts = ["/", *(v for v in args.vhost or () if v != "/")]
     settings = ConnectionSettings(loopback_users=args.loopback_users)
+    tls = None
+    if args.tls_cert or args.tls_key:
+        if not (args.tls_cert and args.tls_key):
+            print("amqpmock serve: --tls-cert and --tls-key go together", file=sys.stderr)
+            return 2
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            tls.load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            print(f"amqpmock serve: cannot load the TLS certificate: {exc}", file=sys.stderr)
+            return 2
 
     async def serve() -> None:
         async with AMQPServer(
-            host=args.host, port=args.port, users=users, vhosts=vhosts, settings=settings
+            host=args.host,
+            port=args.port,
+            users=users,
+            vhosts=vhosts,
+            settings=settings,
+            tls=tls,
+            tls_port=args.tls_port,
         ) as srv:
             print(srv.url, flush=True)
+            if srv.tls_url:
+                print(srv.tls_url, flush=True)
             await srv.serve_forever()
 
     run_until_stopped(serve(), args.loop)
@@ -127,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--vhost", action="append", metavar="V", help="another virtual host (repeatable; / exists)"
+    )
+    serve.add_argument("--tls-cert", metavar="PEM", help="certificate chain: also serve amqps")
+    serve.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
+    serve.add_argument(
+        "--tls-port", type=int, default=5671, help="amqps port (default 5671; 0: any free port)"
     )
     serve.add_argument(
         "--loopback-users",

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 SERVER_BINARY = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 INSTALL_HINT = "apt-get update && apt-get install -y rabbitmq-server"
@@ -82,6 +83,10 @@ class RabbitMQNode:
     port: int = 0
     startup_timeout: float = 60.0
     workdir: Path | None = None
+    # TLS: an amqpmock.testing.tls.TestCertificates (or anything with ca_file,
+    # cert_file, key_file); the node then also listens for amqps on tls_port
+    tls: Any = None
+    tls_port: int = 0
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _watchdog: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _watchdog_fd: int | None = field(default=None, repr=False)
@@ -91,6 +96,12 @@ class RabbitMQNode:
     @property
     def url(self) -> str:
         return f"amqp://{self.user}:{self.password}@{self.host}:{self.port}/%2F"
+
+    @property
+    def tls_url(self) -> str | None:
+        if self.tls is None:
+            return None
+        return f"amqps://{self.user}:{self.password}@{self.host}:{self.tls_port}/%2F"
 
     @property
     def pid_file(self) -> Path:
@@ -110,13 +121,25 @@ class RabbitMQNode:
         dist_port = free_port(self.host)
         work = self.workdir
         (work / "enabled_plugins").write_text("[].\n")
-        (work / "rabbitmq.conf").write_text(
+        conf = (
             "loopback_users = none\n"
             f"default_user = {self.user}\n"
             f"default_pass = {self.password}\n"
             "log.console = false\n"
             "log.file.level = warning\n"
         )
+        if self.tls is not None:
+            if not self.tls_port:
+                self.tls_port = free_port(self.host)
+            conf += (
+                f"listeners.ssl.default = {self.host}:{self.tls_port}\n"
+                f"ssl_options.cacertfile = {self.tls.ca_file}\n"
+                f"ssl_options.certfile = {self.tls.cert_file}\n"
+                f"ssl_options.keyfile = {self.tls.key_file}\n"
+                "ssl_options.verify = verify_none\n"
+                "ssl_options.fail_if_no_peer_cert = false\n"
+            )
+        (work / "rabbitmq.conf").write_text(conf)
         env = dict(os.environ)
         env.update(
             HOME=str(work),

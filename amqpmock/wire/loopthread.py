@@ -181,6 +181,15 @@ class LoopThread:
         future = asyncio.run_coroutine_threadsafe(settle_then_run(), loop)
         return future.result(self.call_timeout)
 
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` on the service's loop and return (or raise) its result."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or not thread.is_alive():
+            coroutine.close()
+            raise RuntimeError(f"the {self.what} is not running")
+        future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+        return future.result(self.call_timeout)
+
     def _run(self) -> None:
         try:
             with asyncio.Runner(loop_factory=self._loop_factory) as runner:

@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -92,6 +93,8 @@ class AMQPServer:
         users: Mapping[str, str] | None = None,
         vhosts: Iterable[str] | None = None,
         settings: ConnectionSettings | None = None,
+        tls: ssl.SSLContext | None = None,
+        tls_port: int = 0,
     ) -> None:
         if broker is None:
             broker = Broker(
@@ -108,6 +111,10 @@ class AMQPServer:
         self.port = port
         self.switchboard = Switchboard(broker, settings, on_pending=self._wake_writer)
         self._server: asyncio.Server | None = None
+        # an amqps listener beside the plain one, serving the same broker
+        self.tls = tls
+        self.tls_port = tls_port
+        self._tls_server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._links: dict[AMQPConnection, _Link] = {}
@@ -122,15 +129,35 @@ class AMQPServer:
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
+    def _url(self, scheme: str, port: int) -> str:
         user, password = "guest", "guest"
         for name, (secret, _tags) in self.broker.users.items():
             if secret is not None:  # a user that takes any password shows its name only
                 user, password = name, secret
                 break
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{self.port}/"
+        return f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/"
+
+    @property
+    def url(self) -> str:
+        return self._url("amqp", self.port)
+
+    @property
+    def tls_url(self) -> str | None:
+        """The ``amqps://`` URL of the TLS listener, when there is one."""
+        return self._url("amqps", self.tls_port) if self._tls_server is not None else None
+
+    async def start_tls(self, context: ssl.SSLContext, port: int = 0) -> str:
+        """Open an amqps listener (on a running server); returns its URL."""
+        if self._tls_server is None:
+            loop = asyncio.get_running_loop()
+            self._tls_server = await loop.create_server(
+                lambda: _Link(self), self.host, port, ssl=context
+            )
+            self.tls, self.tls_port = context, self._tls_server.sockets[0].getsockname()[1]
+        url = self.tls_url
+        assert url is not None
+        return url
 
     async def start(self) -> AMQPServer:
         self._loop = asyncio.get_running_loop()
@@ -138,6 +165,8 @@ class AMQPServer:
         loop = self._loop
         self._server = await loop.create_server(lambda: _Link(self), self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
+        if self.tls is not None:
+            await self.start_tls(self.tls, self.tls_port)
         on_advance = getattr(self.broker.clock, "on_advance", None)
         if isinstance(on_advance, list):  # an adjustable clock: wake up when it jumps
             on_advance.append(self._wake_timers)
@@ -151,6 +180,9 @@ class AMQPServer:
             return
         server, self._server = self._server, None
         server.close()
+        tls_server, self._tls_server = self._tls_server, None
+        if tls_server is not None:
+            tls_server.close()
         on_advance = getattr(self.broker.clock, "on_advance", None)
         if isinstance(on_advance, list) and self._wake_timers in on_advance:
             on_advance.remove(self._wake_timers)
@@ -167,6 +199,8 @@ class AMQPServer:
             self._timer.cancel()
             self._timer = None
         await server.wait_closed()
+        if tls_server is not None:
+            await tls_server.wait_closed()
 
     async def __aenter__(self) -> AMQPServer:
         return await self.start()
@@ -412,8 +446,10 @@ class ServerThread:
         settings: ConnectionSettings | None = None,
         start_timeout: float = 10.0,
         loop: str = "auto",
+        tls: ssl.SSLContext | None = None,
+        tls_port: int = 0,
     ) -> None:
-        self.server = AMQPServer(broker, host, port, users, vhosts, settings)
+        self.server = AMQPServer(broker, host, port, users, vhosts, settings, tls, tls_port)
         self._runner = LoopThread(
             self.server,
             "AMQP server",
@@ -429,6 +465,14 @@ class ServerThread:
     @property
     def url(self) -> str:
         return self.server.url
+
+    @property
+    def tls_url(self) -> str | None:
+        return self.server.tls_url
+
+    def start_tls(self, context: ssl.SSLContext, port: int = 0) -> str:
+        """Open an amqps listener beside the plain one; returns its URL."""
+        return self._runner.run(self.server.start_tls(context, port))
 
     @property
     def host(self) -> str:
