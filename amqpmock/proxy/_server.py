@@ -234,7 +234,9 @@ class _Session:
             done, _ = await asyncio.wait({c2s, s2c}, return_when=asyncio.FIRST_COMPLETED)
             if self.stopping:
                 await asyncio.gather(c2s, s2c, return_exceptions=True)
-                if not self.closed_cleanly():
+                if self.closed_cleanly():  # it had ended just as the proxy stopped
+                    recorder.close_connection(self.conn_id, "clean")
+                else:
                     recorder.close_connection(
                         self.conn_id, "proxy-stopped", "the proxy was stopped"
                     )
