@@ -6,6 +6,7 @@ Fixtures:
   injected messages, RPC stubs, ``.advance(seconds)``.
 - ``amqp_url``: that broker's AMQP URL, for any client.
 - ``amqpmock_server``: the session's server (one per xdist worker).
+- ``amqps_url`` / ``amqpmock_tls``: the same broker over TLS, and the test CA to trust.
 
 Configuration precedence: command line, then ini file, then defaults. Options live in
 one ``amqpmock`` group; ini names match them (``--amqpmock-port`` / ``amqpmock_port``).
@@ -40,6 +41,8 @@ __all__ = [
     "amqp_cassette_dir",
     "amqp_url",
     "amqpmock_server",
+    "amqpmock_tls",
+    "amqps_url",
     "default_amqp_cassette_name",
 ]
 
@@ -168,6 +171,27 @@ def amqp_broker(amqpmock_server: object) -> Iterator[BrokerFixture]:
     finally:
         fixture.reset()
         fixture.close()
+
+
+@pytest.fixture(scope="session")
+def amqpmock_tls(amqpmock_server: object, tmp_path_factory: pytest.TempPathFactory) -> object:
+    """The session server's amqps listener, opened on first use, and its throwaway CA
+    (``amqpmock.testing.tls.TestCertificates``: ``.ca_file``, ``.client_context()``).
+    Needs trustme (the ``tls`` extra)."""
+    from amqpmock.testing.tls import TestCertificates
+
+    certificates = TestCertificates.create(tmp_path_factory.mktemp("amqpmock-tls"))
+    amqpmock_server.start_tls(certificates.server_context())  # type: ignore[attr-defined]
+    return certificates
+
+
+@pytest.fixture
+def amqps_url(amqp_broker: BrokerFixture, amqpmock_tls: object) -> str:
+    """The same fresh broker as ``amqp_url``, over TLS (``amqps://...``); clients trust
+    ``amqpmock_tls.ca_file`` or ``amqpmock_tls.client_context()``."""
+    url = amqp_broker.server.tls_url  # type: ignore[attr-defined]
+    assert url is not None
+    return str(url)
 
 
 @pytest.fixture
