@@ -126,7 +126,11 @@ def run_replay(args: argparse.Namespace) -> int:
                 return 1
             print(f"amqpmock replay: warning: {problem}; replaying it anyway", file=sys.stderr)
         users, vhosts = recorded_logins(cassette)
-        broker = Broker(MonotonicClock(), vhosts=sorted(vhosts | {"/"}))
+        broker = Broker(
+            MonotonicClock(),
+            vhosts=sorted(vhosts | {"/"}),
+            exchange_types=get_plugin_manager().exchange_types(),
+        )
         for name in sorted(users):
             broker.add_user(name, None, tags=("administrator",))
         for name, password in args.user or ():

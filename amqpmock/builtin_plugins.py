@@ -14,9 +14,11 @@ from amqpmock.hookspecs import MessageDecoder, hookimpl
 class BuiltinExchangeTypes:
     @hookimpl
     def amqpmock_exchange_types(self) -> Mapping[str, type[Any]]:
+        from amqpmock.fake.hashing import ConsistentHashRouting
         from amqpmock.fake.routing import EXCHANGE_TYPES
 
-        return dict(EXCHANGE_TYPES)
+        # RabbitMQ's bundled plugin exchange type, as a plugin registers one
+        return {**EXCHANGE_TYPES, "x-consistent-hash": ConsistentHashRouting}
 
 
 class BuiltinDecoders:

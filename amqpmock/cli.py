@@ -36,8 +36,10 @@ def _loopback_users(value: str) -> frozenset[str]:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from amqpmock.fake import Broker
+    from amqpmock.hookspecs import get_plugin_manager
     from amqpmock.wire.protocol import ConnectionSettings
-    from amqpmock.wire.server import AMQPServer
+    from amqpmock.wire.server import AMQPServer, MonotonicClock
 
     users = dict(args.user) if args.user else None
     vhosts = ["/", *(v for v in args.vhost or () if v != "/")]
@@ -54,12 +56,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             print(f"amqpmock serve: cannot load the TLS certificate: {exc}", file=sys.stderr)
             return 2
 
+    broker = Broker(
+        MonotonicClock(),
+        users=users,
+        vhosts=vhosts,
+        exchange_types=get_plugin_manager().exchange_types(),  # x-consistent-hash, plugins'
+    )
+
     async def serve() -> None:
         async with AMQPServer(
+            broker,
             host=args.host,
             port=args.port,
-            users=users,
-            vhosts=vhosts,
             settings=settings,
             tls=tls,
             tls_port=args.tls_port,

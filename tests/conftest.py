@@ -16,7 +16,8 @@ def rabbitmq_node() -> Iterator[RabbitMQNode]:
     Fails (never skips) when Debian's rabbitmq-server is missing: ``RabbitMQNode.start``
     raises ``RabbitMQUnavailable`` with the install command.
     """
-    node = RabbitMQNode().start()
+    # the bundled consistent-hash exchange, enabled offline: a differential scenario uses it
+    node = RabbitMQNode(plugins=("rabbitmq_consistent_hash_exchange",)).start()
     try:
         yield node
     finally:

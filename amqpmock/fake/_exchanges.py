@@ -28,6 +28,7 @@ from amqpmock.fake._state import (
     send_reply,
 )
 from amqpmock.fake.model import Exchange, Queue
+from amqpmock.fake.routing import ExchangeType
 
 if TYPE_CHECKING:
     from amqpmock.fake._broker import Broker
@@ -43,8 +44,9 @@ def add_binding(
 ) -> None:
     key = (dest, routing_key, args_key(arguments))
     if key not in source.bindings:
-        source.bindings[key] = dict(arguments)
+        # the exchange type first: it may refuse the binding (x-consistent-hash: 406)
         source.routing.bind(dest, routing_key, arguments)
+        source.bindings[key] = dict(arguments)
 
 
 def remove_binding(b: Broker, vhost: VHost, exchange: Exchange, key: tuple[Any, str, str]) -> None:
@@ -91,7 +93,7 @@ def exchange_declare(
             vhost.exchanges[name] = Exchange(
                 name,
                 m.exchange_type,
-                b.exchange_types[m.exchange_type](),
+                _routing(b.exchange_types[m.exchange_type], arguments),
                 durable=bool(m.durable),
                 auto_delete=bool(m.auto_delete),
                 internal=bool(m.internal),
@@ -184,3 +186,11 @@ def exchange_bind(b: Broker, ch: Channel, m: Any, p: Any, body: bytes) -> None:
         b._add_binding(vhost, source, dest, m.routing_key, arguments)
         if not m.nowait:
             send_reply(ch, ExchangeMethods.BindOk())
+
+
+def _routing(kind: type[ExchangeType], arguments: dict[str, Any]) -> ExchangeType:
+    """An exchange type's routing state; types that read the exchange's arguments
+    (``takes_arguments``, as ``x-consistent-hash``'s ``hash-header``) get them."""
+    if getattr(kind, "takes_arguments", False):
+        return kind(arguments)  # type: ignore[call-arg]
+    return kind()

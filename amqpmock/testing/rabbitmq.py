@@ -87,6 +87,10 @@ class RabbitMQNode:
     # cert_file, key_file); the node then also listens for amqps on tls_port
     tls: Any = None
     tls_port: int = 0
+    # plugins enabled offline, as `rabbitmq-plugins enable --offline` would: written to
+    # the node's own enabled_plugins file (the management plugin, the consistent-hash
+    # exchange ...)
+    plugins: tuple[str, ...] = ()
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _watchdog: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _watchdog_fd: int | None = field(default=None, repr=False)
@@ -120,7 +124,7 @@ class RabbitMQNode:
             self.port = free_port(self.host)
         dist_port = free_port(self.host)
         work = self.workdir
-        (work / "enabled_plugins").write_text("[].\n")
+        (work / "enabled_plugins").write_text(f"[{','.join(self.plugins)}].\n")
         conf = (
             "loopback_users = none\n"
             f"default_user = {self.user}\n"

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pika.exceptions as pe
+
 from ._base import (
     Observation,
     Run,
     effects,
+    get_all,
     publish,
     pump,
     scenario,
@@ -249,4 +252,79 @@ def quorum_queues(run: Run) -> Observation:
     }
     ch.queue_delete(limited)
     ch.queue_delete(dlq)
+    return obs
+
+
+@scenario(
+    expected={
+        "bad_weight": '406 PRECONDITION_FAILED - The binding key must be an integer: <<"abc">>',
+        "each_message_reaches_one_queue": True,
+        "same_key_same_queue": True,
+        "no_bindings_mandatory": "returned",
+        "hash_header": {"missing_header": "routed", "in_the_one_queue": 2},
+    }
+)
+def consistent_hash(run: Run) -> Observation:
+    """The bundled x-consistent-hash exchange (plugin enabled offline on the node): a
+    binding key is a weight; each message reaches exactly one queue; a key keeps its
+    queue. Which queue a key picks is not compared (RabbitMQ hashes with Erlang's
+    phash2)."""
+    conn = run.connect()
+    ch = conn.channel()
+    chx = run.name("chx")
+    ch.exchange_declare(chx, "x-consistent-hash", auto_delete=True)
+    queues = []
+    for n, weight in enumerate(("1", "2", "3")):
+        queue = run.name(f"chx.q{n}")
+        ch.queue_declare(queue, exclusive=True)
+        ch.queue_bind(queue, chx, weight)
+        queues.append(queue)
+    obs: Observation = {}
+    bad = conn.channel()
+    bad.queue_declare(run.name("chx.bad"), exclusive=True)
+    try:
+        bad.queue_bind(run.name("chx.bad"), chx, "abc")
+        obs["bad_weight"] = "bound"
+    except pe.ChannelClosedByBroker as exc:
+        obs["bad_weight"] = f"{exc.reply_code} {exc.reply_text}"
+    ch.confirm_delivery()
+    for k in range(40):
+        publish(ch, chx, f"k{k}", f"first-{k}")
+    where: dict[str, list[str]] = {}
+    for queue in queues:
+        for m in get_all(ch, queue):
+            where.setdefault(m["body"].decode().split("-", 1)[1], []).append(queue)
+    obs["each_message_reaches_one_queue"] = len(where) == 40 and all(
+        len(v) == 1 for v in where.values()
+    )
+    for k in range(40):
+        publish(ch, chx, f"k{k}", f"again-{k}")
+    again: dict[str, str] = {}
+    for queue in queues:
+        for m in get_all(ch, queue):
+            again[m["body"].decode().split("-", 1)[1]] = queue
+    obs["same_key_same_queue"] = all(again.get(k) == v[0] for k, v in where.items())
+    empty = run.name("chx.empty")
+    ch.exchange_declare(empty, "x-consistent-hash")
+    try:
+        ch.basic_publish(empty, "k", b"x", mandatory=True)
+        obs["no_bindings_mandatory"] = "routed"
+    except pe.UnroutableError:
+        obs["no_bindings_mandatory"] = "returned"
+    ch.exchange_delete(empty)
+    hashed = run.name("chx.h")
+    ch.exchange_declare(
+        hashed, "x-consistent-hash", auto_delete=True, arguments={"hash-header": "on"}
+    )
+    one = run.name("chx.h.q")
+    ch.queue_declare(one, exclusive=True)
+    ch.queue_bind(one, hashed, "1")
+    try:
+        ch.basic_publish(hashed, "k", b"x", mandatory=True)
+        missing = "routed"
+    except pe.UnroutableError:
+        missing = "returned"
+    publish(ch, hashed, "k", "y", headers={"on": "abc"})
+    count = ch.queue_declare(one, passive=True).method.message_count
+    obs["hash_header"] = {"missing_header": missing, "in_the_one_queue": count}
     return obs
