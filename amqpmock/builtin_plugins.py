@@ -14,11 +14,16 @@ from amqpmock.hookspecs import MessageDecoder, hookimpl
 class BuiltinExchangeTypes:
     @hookimpl
     def amqpmock_exchange_types(self) -> Mapping[str, type[Any]]:
+        from amqpmock.fake.delayed import DELAYED_TYPE, DelayedMessageRouting
         from amqpmock.fake.hashing import ConsistentHashRouting
         from amqpmock.fake.routing import EXCHANGE_TYPES
 
-        # RabbitMQ's bundled plugin exchange type, as a plugin registers one
-        return {**EXCHANGE_TYPES, "x-consistent-hash": ConsistentHashRouting}
+        # the exchange types of RabbitMQ's plugins, registered as a plugin would
+        return {
+            **EXCHANGE_TYPES,
+            "x-consistent-hash": ConsistentHashRouting,
+            DELAYED_TYPE: DelayedMessageRouting,
+        }
 
 
 class BuiltinDecoders:

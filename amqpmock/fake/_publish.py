@@ -3,6 +3,7 @@ bindings, mandatory returns), publisher confirms, transactions and direct reply-
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pamqp.commands import Basic, Confirm, Tx
@@ -26,6 +27,7 @@ from amqpmock.fake._state import (
     send_reply,
 )
 from amqpmock.fake.commands import SendContent
+from amqpmock.fake.delayed import DELAYED_TYPE, delay_of
 from amqpmock.fake.model import Exchange, Message, Queue
 
 if TYPE_CHECKING:
@@ -153,8 +155,16 @@ def _do_publish(
         queues: list[Queue] = []
     else:
         exchange = conn.vhost.exchanges.get(m.exchange)
-        # the exchange can be gone when a transaction commits
-        queues = b._route(conn.vhost, exchange, message) if exchange is not None else []
+        held = 0.0
+        if exchange is not None and exchange.type == DELAYED_TYPE:
+            held = delay_of(props.headers)
+        if held and exchange is not None:
+            # x-delayed-message: the exchange holds it, then routes it (counts as routed)
+            b.call_later(held, partial(_release_delayed, b, conn.vhost, exchange, message))
+            queues = []
+        else:
+            # the exchange can be gone when a transaction commits
+            queues = b._route(conn.vhost, exchange, message) if exchange is not None else []
         if b._interceptors and b._intercepted(conn.vhost_name, message):
             routed_outside = True
         else:
@@ -165,7 +175,7 @@ def _do_publish(
             visible = dict(headers)
             del visible["BCC"]
             message.properties = copy_properties(props, headers=visible)
-        routed = bool(queues) or routed_outside
+        routed = bool(queues) or routed_outside or bool(held)
     if b.listeners:
         b._emit("published", message=message, connection=conn, channel=ch.id)
         b._emit("routed", message=message, queues=queues)
@@ -188,6 +198,18 @@ def _do_publish(
             send_reply(ch, Basic.Nack(delivery_tag=ch.publish_seq, multiple=False, requeue=False))
         else:
             send_reply(ch, Basic.Ack(delivery_tag=ch.publish_seq, multiple=False))
+
+
+def _release_delayed(b: Broker, vhost: VHost, exchange: Exchange, message: Message) -> None:
+    """A held x-delayed-message publish is due: routed through the exchange's bindings
+    as they are now (nowhere, if the exchange is gone)."""
+    if vhost.exchanges.get(exchange.name) is not exchange:
+        return
+    queues = b._route(vhost, exchange, message)
+    if b.listeners:
+        b._emit("routed", message=message, queues=queues)
+    for queue in queues:
+        b._enqueue(queue, message)
 
 
 def _publish_direct_reply(b: Broker, m: Basic.Publish, message: Message) -> bool:
