@@ -85,7 +85,7 @@ DELIVERY_METHODS = frozenset({"Basic.Deliver", "Basic.GetOk"})
 CONTENT_METHODS = frozenset({"Basic.Publish", "Basic.Deliver", "Basic.GetOk", "Basic.Return"})
 
 
-@dataclass
+@dataclass(slots=True)
 class Interaction:
     """One decoded AMQP method, with its content (header and body frames merged).
 

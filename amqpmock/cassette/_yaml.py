@@ -71,20 +71,74 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
     return value
 
 
-def _refuse_aliases_and_depth(text: str) -> None:
-    """Cassettes have no anchors or aliases (the writer never makes them): an alias
-    bomb would expand to gigabytes. Walk the parser's events, which costs little next to
-    building the objects, and refuse them, and nesting deeper than ``MAX_DEPTH``."""
-    depth = 0
-    for event in yaml.parse(text, Loader=CassetteLoader):
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise _Refused("anchors and aliases are not allowed in a cassette", event.start_mark)
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise _Refused(f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+_MAP_TAGS = frozenset({None, "!", "tag:yaml.org,2002:map"})
+_SEQ_TAGS = frozenset({None, "!", "tag:yaml.org,2002:seq"})
+
+
+def _load_from_events(text: str) -> Any:
+    """The document, built straight from the parser's events.
+
+    PyYAML's ``load`` composes a node for every value of the whole file before it
+    builds anything (about 10 KB for each recorded publish); this keeps only the
+    objects, making one short-lived node per scalar for PyYAML's own resolver and
+    constructors (tags, timestamps, ``!!binary``, ``!decimal``, the field types). On
+    the way it refuses what a cassette never has: anchors and aliases (an alias bomb
+    would expand to gigabytes), unknown tags on collections, a second document, and
+    nesting deeper than ``MAX_DEPTH``.
+    """
+    loader = CassetteLoader(text)
+    try:
+        stack: list[tuple[dict[Any, Any] | list[Any], list[Any]]] = []  # (container, key)
+        root: Any = None
+        documents = 0
+
+        def add(value: Any) -> None:
+            nonlocal root
+            if not stack:
+                root = value
+                return
+            container, key = stack[-1]
+            if isinstance(container, list):
+                container.append(value)
+            elif not key:
+                key.append(value)
+            else:
+                container[key.pop()] = value
+
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise _Refused(
+                    "anchors and aliases are not allowed in a cassette", event.start_mark
+                )
+            if isinstance(event, yaml.ScalarEvent):
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+                mark: Any = event.start_mark  # the C parser's Mark type differs
+                node = yaml.ScalarNode(tag, event.value, mark, mark, event.style)
+                constructor = loader.yaml_constructors.get(tag) or loader.yaml_constructors[None]
+                add(constructor(loader, node))
+            elif isinstance(event, yaml.CollectionStartEvent):
+                is_map = isinstance(event, yaml.MappingStartEvent)
+                if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
+                    raise _Refused(
+                        f"tag {event.tag} is not allowed in a cassette", event.start_mark
+                    )
+                if len(stack) >= MAX_DEPTH:
+                    raise _Refused(f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
+                container: dict[Any, Any] | list[Any] = {} if is_map else []
+                add(container)
+                stack.append((container, []))
+            elif isinstance(event, yaml.CollectionEndEvent):
+                stack.pop()
+            elif isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise _Refused("a cassette is one YAML document", event.start_mark)
+        return root
+    finally:
+        loader.dispose()
 
 
 def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> decimal.Decimal:
@@ -198,8 +252,7 @@ def dumps(data: Any) -> str:
 def loads(text: str, path: Path | None = None) -> Any:
     """Parse YAML with the safe loader; errors name the file and the line."""
     try:
-        _refuse_aliases_and_depth(text)
-        return yaml.load(text, Loader=CassetteLoader)  # a safe loader subclass
+        return _load_from_events(text)  # the safe loader's parts, one value at a time
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
