@@ -365,14 +365,25 @@ class Reply:
 
 def parse_reply(raw: bytes) -> Reply:
     """The server's bytes as frames: they must all be well formed, and nothing may
-    follow a Connection.Close."""
+    follow a Connection.Close but one CloseOk (the answer to a client's Close that
+    crossed it, as RabbitMQ gives)."""
     reader = FrameReader(frame_max=0)
     reader.feed(raw)
     frames = list(reader)
     assert reader.buffered == 0, f"the server wrote a partial frame: {raw[-40:]!r}"
     close: Connection.Close | None = None
+    crossed = False
     for item in frames:
         assert not isinstance(item, BadFrame | UnknownMethod), f"server wrote bad frame {item}"
+        if (
+            close is not None
+            and not crossed
+            and isinstance(item, MethodFrame)
+            and item.channel == 0
+            and isinstance(item.method, Connection.CloseOk)
+        ):
+            crossed = True
+            continue
         assert close is None, f"the server wrote {item} after {close}"
         if (
             isinstance(item, MethodFrame)
