@@ -32,7 +32,6 @@ import os
 import platform
 import signal
 import statistics
-import struct
 import subprocess
 import sys
 import time
@@ -45,13 +44,15 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pamqp import frame, header  # noqa: E402
-from pamqp.commands import Basic, Connection, Queue  # noqa: E402
+from pamqp.commands import Connection, Queue  # noqa: E402
 
 from amqpmock.testing.rabbitmq import RabbitMQNode  # noqa: E402
 from amqpmock.wire.codec import PROTOCOL_HEADER, MethodFrame  # noqa: E402
 from tests.server.rawclient import RawClient  # noqa: E402
-from tests.server.test_fair_dispatch import time_to_connection_start  # noqa: E402
+from tests.server.test_fair_dispatch import (  # noqa: E402
+    publish_frames,
+    time_to_connection_start,
+)
 
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))
 BATCH = 10_000
@@ -149,14 +150,7 @@ def passive_count(c: RawClient, wait: float = 30.0) -> int:
 
 def fill(url: str, depth: int, stall_after: float) -> float:
     """``depth`` publishes to ``deep``, pipelined; seconds until all are counted."""
-    body = b"x" * 64
-    one = (
-        frame.marshal(Basic.Publish(exchange="", routing_key="deep"), 1)
-        + frame.marshal(header.ContentHeader(0, len(body)), 1)
-        + struct.pack(">BHI", 3, 1, len(body))
-        + body
-        + b"\xce"
-    )
+    one = publish_frames("deep", b"x" * 64)
     batch = one * BATCH
     began = time.perf_counter()
     with RawClient(url, timeout=30) as c:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 import signal
-import struct
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from pamqp import frame, header
+from pamqp.body import ContentBody
 from pamqp.commands import Basic, Queue
 
 from .rawclient import RawClient
@@ -41,7 +41,7 @@ def abandon_a_partial_message(url: str) -> None:
         c.send_bytes(frame.marshal(Basic.Publish(exchange="", routing_key="abandoned"), 1))
         c.send_bytes(frame.marshal(header.ContentHeader(0, 2 * PER_ROUND), 1))
         chunk = os.urandom(BODY_FRAME)
-        body_frame = struct.pack(">BHI", 3, 1, len(chunk)) + chunk + b"\xce"
+        body_frame = frame.marshal(ContentBody(chunk), 1)
         for _ in range(PER_ROUND // BODY_FRAME):
             c.send_bytes(body_frame)
     # the socket is closed here, mid-message

@@ -76,33 +76,6 @@ def _start_ok(mechanism: str, response: str, caps: dict[str, Any]) -> Callable[[
     return run
 
 
-def _open_vhost(vhost: str) -> Callable[[RawClient], None]:
-    def run(c: RawClient) -> None:
-        c.send_bytes(PROTOCOL_HEADER)
-        c.expect(Connection.Start)
-        c.send(
-            0,
-            Connection.StartOk(
-                client_properties={}, mechanism="PLAIN", response="\0guest\0guest", locale="en_US"
-            ),
-        )
-        c.expect(Connection.Tune)
-        c.send(
-            0,
-            Connection.TuneOk(channel_max=2047, frame_max=131072, heartbeat=0),
-            Connection.Open(virtual_host=vhost),
-        )
-
-    return run
-
-
-def _channel_max_2(c: RawClient) -> None:
-    c.handshake(channel_max=2)
-    c.open_channel(1)
-    c.open_channel(2)
-    c.send(3, Channel.Open())
-
-
 def _tuned(c: RawClient) -> None:
     """The handshake up to TuneOk, without Connection.Open."""
     c.send_bytes(PROTOCOL_HEADER)
@@ -115,6 +88,21 @@ def _tuned(c: RawClient) -> None:
     )
     c.expect(Connection.Tune)
     c.send(0, Connection.TuneOk(channel_max=2047, frame_max=131072, heartbeat=0))
+
+
+def _open_vhost(vhost: str) -> Callable[[RawClient], None]:
+    def run(c: RawClient) -> None:
+        _tuned(c)
+        c.send(0, Connection.Open(virtual_host=vhost))
+
+    return run
+
+
+def _channel_max_2(c: RawClient) -> None:
+    c.handshake(channel_max=2)
+    c.open_channel(1)
+    c.open_channel(2)
+    c.send(3, Channel.Open())
 
 
 def _start_ok_string_past_its_table(c: RawClient) -> None:

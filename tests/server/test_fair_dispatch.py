@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import socket
 import statistics
-import struct
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from pamqp import frame, header
+from pamqp.body import ContentBody
 from pamqp.commands import Basic, Queue
 
 from amqpmock.wire.codec import PROTOCOL_HEADER
@@ -44,16 +44,18 @@ with RawClient(sys.argv[1], timeout=60) as c:
 """
 
 
+def publish_frames(queue: str, body: bytes) -> bytes:
+    """One Basic.Publish to ``queue`` on channel 1, its header and body, as frames."""
+    return (
+        frame.marshal(Basic.Publish(exchange="", routing_key=queue), 1)
+        + frame.marshal(header.ContentHeader(0, len(body)), 1)
+        + frame.marshal(ContentBody(body), 1)
+    )
+
+
 def fill(url: str, depth: int) -> None:
     """``depth`` publishes to the queue ``deep``, pipelined in one stream."""
-    body = b"x" * 64
-    one = (
-        frame.marshal(Basic.Publish(exchange="", routing_key="deep"), 1)
-        + frame.marshal(header.ContentHeader(0, len(body)), 1)
-        + struct.pack(">BHI", 3, 1, len(body))
-        + body
-        + b"\xce"
-    )
+    one = publish_frames("deep", b"x" * 64)
     with RawClient(url, timeout=120) as c:
         c.handshake()
         c.open_channel()
