@@ -15,12 +15,13 @@ Rules this module keeps:
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
 import socket
 import threading
 from collections.abc import Iterable
 from typing import Any
+
+from amqpmock.wire.protocol import loopback_address
 
 
 class NetworkBlocked(ConnectionRefusedError):
@@ -111,10 +112,8 @@ class NetworkBlocker:
 
 
 def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return host == "localhost"
+    loopback = loopback_address(host)
+    return host == "localhost" if loopback is None else loopback
 
 
 def _listening_ports_of_this_process() -> set[int]:

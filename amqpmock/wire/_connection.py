@@ -623,14 +623,22 @@ CHANNEL0_METHODS: dict[State, dict[type[base.Frame], Handler]] = {
 }
 
 
+def loopback_address(host: str) -> bool | None:
+    """Is ``host`` (an IP address, with or without a ``%zone``) a loopback address? An
+    IPv4 address mapped into IPv6 (a dual-stack socket's IPv4 peer) counts by its IPv4
+    form. None when ``host`` is not an IP address at all."""
+    try:
+        address = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
 def _loopback(peer: str) -> bool:
     """Is the peer (``host:port``, ``[v6]:port``, or an adapter's own name such as
     ``system`` or a Unix socket) on this machine? RabbitMQ's loopback check."""
     host = peer.rsplit(":", 1)[0].strip("[]") if ":" in peer else peer
-    try:
-        address = ipaddress.ip_address(host.split("%")[0])
-    except ValueError:
-        return True  # not an IP peer: nothing remote about it
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped.is_loopback  # a dual-stack socket's IPv4 client
-    return address.is_loopback
+    loopback = loopback_address(host)
+    return True if loopback is None else loopback  # not an IP peer: nothing remote

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from amqpmock.fake import Broker
 from amqpmock.wire._connection import ACCEPTED_HEADERS as ACCEPTED_HEADERS
 from amqpmock.wire._connection import BLOCKED_POLL_INTERVAL as BLOCKED_POLL_INTERVAL
-from amqpmock.wire._connection import CHANNEL0_METHODS, AMQPConnection, _Clock
+from amqpmock.wire._connection import CHANNEL0_METHODS, AMQPConnection, _Clock, loopback_address
 from amqpmock.wire._connection import SHUTDOWN_TEXT as SHUTDOWN_TEXT
 from amqpmock.wire._sasl import MECHANISMS as MECHANISMS
 from amqpmock.wire._sasl import AMQPlainSession as AMQPlainSession
@@ -49,6 +49,7 @@ __all__ = [
     "SaslSession",
     "State",
     "Switchboard",
+    "loopback_address",
 ]
 
 
