@@ -251,7 +251,7 @@ class AMQPServer:
                     transport.close()
         except Exception:
             log.exception("error while writing")
-        if self.broker._dispatch_later and not self._dispatch_scheduled and self._loop:
+        if self.broker.dispatch_pending and not self._dispatch_scheduled and self._loop:
             # more deliveries are due: after the loop has polled its sockets once
             self._dispatch_scheduled = True
             self._loop.call_soon(self._resume_dispatch)
