@@ -35,6 +35,17 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
 
 
+def summary_errors(result: pytest.RunResult) -> dict[str, str]:
+    """Each erroring test's line of the short summary (whole under -vv, whatever the
+    terminal's width), by test name."""
+    errors = {}
+    for line in result.stdout.lines:
+        if line.startswith("ERROR ") and "::" in line:
+            name, _, reason = line.split("::", 1)[1].partition(" - ")
+            errors[name] = reason
+    return errors
+
+
 def test_classes_and_parameters_get_their_own_cassettes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_shop=TWO_CLASSES)
     result = run(pytester)
@@ -102,13 +113,16 @@ def test_the_test_marker_wins(amqp_url):
 
 def test_module_and_test_markers_merge_nearest_winning(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(MERGE)
-    result = run(pytester)
+    result = run(pytester, "-vv")
     # the module's (bad) record mode reaches the first test through the merge; the
     # second test's own record_mode wins and it fails only for the missing cassette
     result.assert_outcomes(errors=2)
-    out = result.stdout.str()
-    assert out.count("record_mode 'bogus-from-module' is not one of") == 1
-    assert "cassettes/x.yaml" in out
+    errors = summary_errors(result)
+    assert (
+        "record_mode 'bogus-from-module' is not one of"
+        in errors["test_module_option_reaches_a_marked_test"]
+    )
+    assert "cassettes/x.yaml: no such cassette file" in errors["test_the_test_marker_wins"]
 
 
 def test_the_config_fixture_sets_defaults_that_markers_override(
@@ -136,9 +150,11 @@ def test_the_config_fixture_sets_defaults_that_markers_override(
             pass
         """
     )
-    result = run(pytester)
+    result = run(pytester, "-vv")
     result.assert_outcomes(errors=2)
-    assert result.stdout.str().count("'bogus-from-config' is not one of") == 1
+    errors = summary_errors(result)
+    assert "'bogus-from-config' is not one of" in errors["test_config_applies"]
+    assert "cassettes/x.yaml: no such cassette file" in errors["test_marker_overrides"]
 
 
 def test_a_marked_test_that_uses_only_amqp_broker_gets_its_cassette(
