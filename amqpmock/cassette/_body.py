@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 # Style name -> json.dumps keyword arguments. "default" is json.dumps' own output,
@@ -28,18 +29,14 @@ JSON_STYLES: dict[str, dict[str, Any]] = {
 BodyValue = str | dict[str, Any]
 
 
+# Characters YAML 1.1 does not read back unchanged in a quoted or block scalar: C0
+# controls but \t and \n, DEL, C1 controls, the Unicode line separators and BOM (which
+# YAML readers normalise) and lone surrogates.
+_NOT_PLAIN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+
+
 def _is_plain_text(text: str) -> bool:
-    # Characters that YAML 1.1 reads back unchanged in a quoted or block scalar. \r and
-    # the Unicode line separators are normalised by YAML readers, so they go to base64.
-    for ch in text:
-        code = ord(ch)
-        if ch in "\n\t":
-            continue
-        if code < 0x20 or code == 0x7F or 0x80 <= code <= 0x9F:
-            return False
-        if code in (0x2028, 0x2029, 0xFEFF) or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
-            return False
-    return True
+    return _NOT_PLAIN.search(text) is None
 
 
 def _json_form(raw: bytes, text: str) -> dict[str, Any] | None:

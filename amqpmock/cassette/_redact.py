@@ -428,11 +428,14 @@ def _scrub_base64(text: str, path: str, strong: set[str], weak: set[str], found:
     return text
 
 
-def scrub_secrets(document: dict[str, Any], secrets: Iterable[str]) -> tuple[Any, list[str]]:
+def scrub_secrets(
+    document: dict[str, Any], secrets: Iterable[str], where: str = ""
+) -> tuple[Any, list[str]]:
     """The document with every strong secret replaced by ``<redacted>``, wherever it
     appears (values, keys, base64 bodies, in plain and URL-quoted forms), and the list of
     places where a secret was found: redacted, or left (an ordinary word: a password
-    such as ``guest`` that the traffic also uses as a value). Never refuses."""
+    such as ``guest`` that the traffic also uses as a value). Never refuses. Places are
+    named from ``where``, the document's own place in a larger one."""
     strong: set[str] = set()
     weak: set[str] = set()
     for secret in secrets:
@@ -441,4 +444,4 @@ def scrub_secrets(document: dict[str, Any], secrets: Iterable[str]) -> tuple[Any
     if not strong and not weak:
         return document, []
     found: list[str] = []
-    return _scrub(document, "", strong, weak, found), found
+    return _scrub(document, where, strong, weak, found), found

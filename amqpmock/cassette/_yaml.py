@@ -18,9 +18,9 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -329,14 +329,17 @@ def _text_and_findings(cassette: Cassette, secrets: Iterable[str]) -> tuple[str,
     return text, found
 
 
-def _warn_findings(found: list[str], stacklevel: int) -> None:
+def warn_findings(found: list[str], stacklevel: int, more: int = 0) -> None:
+    """One ``SecretWarning`` naming the first places a password was found (``more``
+    places beyond ``found`` are counted)."""
+    more += max(len(found) - 10, 0)
     if not found:
         return
-    more = f"; and {len(found) - 10} more" if len(found) > 10 else ""
+    tail = f"; and {more} more" if more else ""
     warnings.warn(
         SecretWarning(
             "a recorded password appears in the traffic (strong ones redacted, ordinary "
-            f"words left as they are): {'; '.join(found[:10])}{more}"
+            f"words left as they are): {'; '.join(found[:10])}{tail}"
         ),
         stacklevel=stacklevel + 1,
     )
@@ -347,18 +350,20 @@ def cassette_text(cassette: Cassette, secrets: Iterable[str] = ()) -> str:
     wherever it appears; a weak one (an ordinary word) is left and reported. Where a
     password was found is said in a ``SecretWarning``; the text is always made."""
     text, found = _text_and_findings(cassette, secrets)
-    _warn_findings(found, stacklevel=2)
+    warn_findings(found, stacklevel=2)
     return text
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
+    """A text file that becomes ``path`` (through a temporary file beside it, fsync and
+    a rename) only when the block ends without an exception."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
@@ -366,7 +371,13 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return target
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    with atomic_file(path) as handle:
+        handle.write(text)
+    return Path(path)
 
 
 def write_cassette(
@@ -385,5 +396,5 @@ def write_cassette(
         written = write_text_atomic(path, text)
     except OSError as exc:
         raise CassetteError(f"cannot write: {exc.strerror or exc}", Path(path)) from None
-    _warn_findings(found, stacklevel=2)  # after the write: even -W error loses nothing
+    warn_findings(found, stacklevel=2)  # after the write: even -W error loses nothing
     return written

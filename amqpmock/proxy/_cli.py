@@ -135,23 +135,19 @@ async def record(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         )
         return 0
     try:
-        cassette = proxy.cassette()
-        from amqpmock.cassette._yaml import write_cassette
-
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            path = write_cassette(cassette, args.cassette, proxy.recorder.secrets)
+            written = proxy.recorder.write_streaming(cassette_path)
         for warning in caught:
             print(f"amqpmock record: warning: {warning.message}", file=sys.stderr)
         proxy.recorder.remove_journal()
     except CassetteError as exc:
         print(f"amqpmock record: {exc}", file=sys.stderr)
         return 1
-    count = sum(len(c.interactions) for c in cassette.connections)
-    state = "complete" if cassette.complete else "INCOMPLETE (see the connections' error)"
+    state = "complete" if written.complete else "INCOMPLETE (see the connections' error)"
     print(
-        f"amqpmock: wrote {path}: {len(cassette.connections)} connection(s), "
-        f"{count} interaction(s), {state}",
+        f"amqpmock: wrote {written.path}: {written.connections} connection(s), "
+        f"{written.interactions} interaction(s), {state}",
         file=out,
         flush=True,
     )
