@@ -14,13 +14,15 @@ Rules this module keeps:
 
 from __future__ import annotations
 
+import bisect
 import os
+import shutil
 import tempfile
-from array import array
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 from amqpmock.cassette._errors import CassetteError, CassetteFormatError
 from amqpmock.cassette._model import Cassette, CassetteConnection, CassetteHeader, Interaction
@@ -29,6 +31,7 @@ from amqpmock.cassette._yaml import atomic_file, dumps, warn_findings
 from amqpmock.hookspecs import Redactor
 
 _KEEP_FINDINGS = 10  # places named in the warning; the rest are counted
+_OPEN_SPOOLS = 32  # spool files kept open at once
 
 
 @dataclass(frozen=True)
@@ -73,16 +76,16 @@ class CassetteStreamWriter:
         self._strong = [s for s in self._secrets if is_strong(s)]
         self._found: list[str] = []
         self._found_more = 0
-        # per connection: where each kept interaction's YAML is in the spool, and the
-        # new number of every recorded one (-1: a redactor dropped it)
-        self._offsets: dict[int, array[int]] = {c.id: array("Q") for c in connections}
-        self._sizes: dict[int, array[int]] = {c.id: array("Q") for c in connections}
-        self._renumbered: dict[int, array[int]] = {c.id: array("q") for c in connections}
+        # per connection: interactions seen, written, and the (recorded) numbers of
+        # those a redactor dropped, in order
+        self._seen: dict[int, int] = {c.id: 0 for c in connections}
+        self._written: dict[int, int] = {c.id: 0 for c in connections}
+        self._dropped: dict[int, list[int]] = {c.id: [] for c in connections}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # closed by abort(), which finish() and the context manager call
-        self._spool: IO[bytes] | None = tempfile.TemporaryFile(  # noqa: SIM115
+        self._folder: tempfile.TemporaryDirectory[str] | None = tempfile.TemporaryDirectory(
             prefix=f".{self.path.name}.", suffix=".spool", dir=self.path.parent
         )
+        self._open: OrderedDict[int, IO[bytes]] = OrderedDict()
 
     def __enter__(self) -> CassetteStreamWriter:
         return self
@@ -91,20 +94,38 @@ class CassetteStreamWriter:
         self.abort()
 
     def abort(self) -> None:
-        if self._spool is not None:
-            self._spool.close()
-            self._spool = None
+        """Remove the spools (``finish`` does too)."""
+        for handle in self._open.values():
+            handle.close()
+        self._open.clear()
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
+
+    def _spool_path(self, conn_id: int) -> Path:
+        assert self._folder is not None, "the writer is finished"
+        return Path(self._folder.name) / f"{conn_id}.yaml"
+
+    def _spool(self, conn_id: int) -> IO[bytes]:
+        handle = self._open.get(conn_id)
+        if handle is not None:
+            self._open.move_to_end(conn_id)
+            return handle
+        if len(self._open) >= _OPEN_SPOOLS:
+            _, oldest = self._open.popitem(last=False)
+            oldest.close()
+        handle = self._open[conn_id] = self._spool_path(conn_id).open("ab")
+        return handle
 
     def add(self, conn_id: int, interaction: Interaction) -> None:
-        assert self._spool is not None, "the writer is finished"
-        renumbered = self._renumbered[conn_id]
-        index = len(renumbered)
+        index = self._seen[conn_id]
+        self._seen[conn_id] = index + 1
         record: dict[str, Any] | None = interaction.to_record()
         for redactor in self._chain:
             assert record is not None
             record = redactor(record)
             if record is None:
-                renumbered.append(-1)
+                self._dropped[conn_id].append(index)
                 return
         where = f"connection {conn_id}, interaction {index} (after redaction)"
         try:
@@ -113,29 +134,28 @@ class CassetteStreamWriter:
             raise CassetteFormatError(f"a redactor broke a record: {exc.problem}") from None
         if new.source is not None:
             new.source = self._moved(new.source)
-        number = len(self._offsets[conn_id])
-        renumbered.append(number)
+        number = self._written[conn_id]
+        self._written[conn_id] = number + 1
         place = f"connections[{self._position[conn_id]}].interactions[{number}]"
         text = _indent(self._yaml([self._scrubbed(new.to_record(), place)]))
-        data = text.encode("utf-8")
-        self._offsets[conn_id].append(self._spool.tell())
-        self._sizes[conn_id].append(len(data))
-        self._spool.write(data)
+        self._spool(conn_id).write(text.encode("utf-8"))
 
     def finish(self) -> Written:
-        """Put the cassette together from the spool and write it atomically."""
-        spool = self._spool
-        assert spool is not None, "the writer is finished"
+        """Put the cassette together from the spools and write it atomically."""
         complete = all(c.complete for c in self._connections)
         head = Cassette(header=self._header, connections=[]).to_data()
         head["complete"] = complete
         del head["connections"]
         try:
+            for handle in self._open.values():
+                handle.close()
+            self._open.clear()
             with atomic_file(self.path) as out:
                 out.write(self._yaml(self._scrubbed(head, "")))
                 out.write("connections:\n" if self._connections else "connections: []\n")
+                out.flush()
                 for conn in self._connections:
-                    self._write_connection(out, spool, conn)
+                    self._write_connection(out, conn)
         except OSError as exc:
             raise CassetteError(f"cannot write: {exc.strerror or exc}", self.path) from None
         finally:
@@ -145,32 +165,36 @@ class CassetteStreamWriter:
         return Written(
             path=self.path,
             connections=len(self._connections),
-            interactions=sum(len(sizes) for sizes in self._sizes.values()),
+            interactions=sum(self._written.values()),
             complete=complete,
         )
 
-    def _write_connection(self, out: IO[str], spool: IO[bytes], conn: CassetteConnection) -> None:
+    def _write_connection(self, out: TextIO, conn: CassetteConnection) -> None:
         place = f"connections[{self._position[conn.id]}]"
-        offsets, sizes = self._offsets[conn.id], self._sizes[conn.id]
         head = self._yaml([self._scrubbed(conn.to_data(records=[]), place)])
-        if not sizes:
+        if not self._written[conn.id]:
             out.write(head)
             return
         # the placeholder keeps the mapping in block style; the records replace it
         empty = "  interactions: []\n"
         assert head.endswith(empty), head
         out.write(head[: -len(empty)] + "  interactions:\n")
-        for offset, size in zip(offsets, sizes, strict=True):
-            spool.seek(offset)
-            out.write(spool.read(size).decode("utf-8"))
-        spool.seek(0, os.SEEK_END)
+        out.flush()
+        spool = self._spool_path(conn.id)
+        with spool.open("rb") as records:
+            shutil.copyfileobj(records, out.buffer)
+        out.buffer.flush()
+        spool.unlink()
 
     def _moved(self, source: tuple[int, int]) -> tuple[int, int] | None:
-        renumbered = self._renumbered.get(source[0])
-        if renumbered is None or not 0 <= source[1] < len(renumbered):
+        conn_id, index = source
+        if not 0 <= index < self._seen.get(conn_id, 0):
             return None
-        number = renumbered[source[1]]
-        return (source[0], number) if number >= 0 else None
+        dropped = self._dropped[conn_id]
+        before = bisect.bisect_left(dropped, index)
+        if before < len(dropped) and dropped[before] == index:
+            return None
+        return conn_id, index - before
 
     # known passwords are handled as ``write_cassette`` does: in the data, then in the text
 

@@ -20,7 +20,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TextIO
 
 import yaml
 
@@ -355,7 +355,7 @@ def cassette_text(cassette: Cassette, secrets: Iterable[str] = ()) -> str:
 
 
 @contextlib.contextmanager
-def atomic_file(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
+def atomic_file(path: str | os.PathLike[str]) -> Iterator[TextIO]:
     """A text file that becomes ``path`` (through a temporary file beside it, fsync and
     a rename) only when the block ends without an exception."""
     target = Path(path)

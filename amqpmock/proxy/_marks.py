@@ -15,13 +15,18 @@ Rules this module keeps:
     confirm nack), ``routed`` (delivered to a recorded client, or mandatory and neither
     returned before its confirm nor before the channel or connection closed cleanly),
     else ``unknown`` (RabbitMQ says nothing about a non-mandatory publish).
-  It keeps no interaction and no body: messages are matched by a 16-byte digest, so
-  its memory grows with the number of messages, never with their size.
+  It keeps no interaction and no body: messages are matched by a 16-byte digest, kept
+  in a dict, or with ``index_dir`` in an SQLite file there (then memory holds 9 bytes
+  per interaction, however many messages a session has).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import sqlite3
+import tempfile
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -136,6 +141,48 @@ class Decoding:
         return self._counts.get(conn_id, 0)
 
 
+class _MemoryIndex:
+    """Digest -> packed reference, first one kept."""
+
+    def __init__(self) -> None:
+        self._refs: dict[bytes, int] = {}
+
+    def add(self, key: bytes, ref: int) -> None:
+        self._refs.setdefault(key, ref)
+
+    def get(self, key: bytes) -> int | None:
+        return self._refs.get(key)
+
+    def close(self) -> None:
+        self._refs.clear()
+
+
+class _DiskIndex:
+    """The same in an SQLite file (removed on ``close``): no journal, no fsync, a small
+    page cache; it lives as long as one write of a cassette."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        fd, self._path = tempfile.mkstemp(prefix=".amqpmock-index.", dir=directory)
+        os.close(fd)
+        self._db = sqlite3.connect(self._path, isolation_level=None)
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-4096"):
+            self._db.execute(f"PRAGMA {pragma}")
+        self._db.execute("CREATE TABLE refs (k BLOB PRIMARY KEY, r INTEGER) WITHOUT ROWID")
+        self._db.execute("BEGIN")
+
+    def add(self, key: bytes, ref: int) -> None:
+        self._db.execute("INSERT OR IGNORE INTO refs VALUES (?, ?)", (key, ref))
+
+    def get(self, key: bytes) -> int | None:
+        row = self._db.execute("SELECT r FROM refs WHERE k = ?", (key,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def close(self) -> None:
+        self._db.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self._path)
+
+
 @dataclass
 class _ChannelState:
     confirming: bool = False
@@ -147,15 +194,15 @@ class _ChannelState:
 class Marker:
     """Outcomes of publishes and origins of deliveries (see the module doc)."""
 
-    def __init__(self) -> None:
+    def __init__(self, index_dir: str | os.PathLike[str] | None = None) -> None:
         self.product: str | None = None
         self.version: str | None = None
         self.passwords: set[str] = set()
         self._outcomes: dict[int, bytearray] = {}  # per connection, one byte each
         self._origins: dict[int, array[int]] = {}  # per connection: source, or a flag
         self._channels: dict[tuple[int, int], _ChannelState] = {}
-        self._by_message: dict[bytes, int] = {}
-        self._by_body: dict[bytes, int] = {}
+        # a publish by its message (exchange, routing key, body) and by its body alone
+        self._index = _MemoryIndex() if index_dir is None else _DiskIndex(index_dir)
 
     def see(self, ref: Ref, i: Interaction) -> None:
         conn_id, index = ref
@@ -170,9 +217,15 @@ class Marker:
             handler(self, _pack(ref), i)
 
     def finish(self, connections: list[CassetteConnection]) -> None:
+        """After the last interaction: the marks are final."""
         for conn in connections:
             if conn.ending == "clean":
                 self._settle_mandatory(conn.id, None)
+
+    def close(self) -> None:
+        """Let the message index go (the marks stay readable). Idempotent."""
+        self._channels.clear()
+        self._index.close()
 
     def outcome(self, ref: Ref) -> Outcome | None:
         return _OUTCOMES[self._outcomes[ref[0]][ref[1]]]
@@ -233,8 +286,8 @@ class Marker:
             state.unconfirmed[state.published] = (ref, mandatory)
         if mandatory:
             state.awaiting_return.append((ref, message))
-        self._by_message.setdefault(message, ref)
-        self._by_body.setdefault(_digest(i.body or b""), ref)
+        self._index.add(b"m" + message, ref)
+        self._index.add(b"b" + _digest(i.body or b""), ref)
 
     def _return(self, ref: int, i: Interaction) -> None:
         state = self._channel(_unpack(ref)[0], i.channel)
@@ -273,12 +326,12 @@ class Marker:
                 ]
 
     def _delivery(self, ref: int, i: Interaction) -> None:
-        source = self._by_message.get(_message_key(i))
+        source = self._index.get(b"m" + _message_key(i))
         if source is not None:
             if self._get(source) == "unknown":
                 self._set(source, "routed")
         else:
-            source = self._by_body.get(_digest(i.body or b""))
+            source = self._index.get(b"b" + _digest(i.body or b""))
         self._set_origin(ref, _OUTSIDE if source is None else source)
 
     def _channel_close_ok(self, ref: int, i: Interaction) -> None:

@@ -172,16 +172,24 @@ class Recorder:
             recorded_at=self._started,
         )
 
-    def _mark(self, connections: list[CassetteConnection], keep: bool) -> Marker:
+    def _mark(
+        self,
+        connections: list[CassetteConnection],
+        keep: bool,
+        index_dir: str | os.PathLike[str] | None = None,
+    ) -> Marker:
         """One pass over the log: decoded into ``connections`` (their interactions too
-        with ``keep``), and marked."""
+        with ``keep``), and marked (the message index on disk in ``index_dir``)."""
         decoding = Decoding(connections, keep=keep)
-        marker = Marker()
-        for conn_id, direction, chunk, at in self._chunks():
-            for ref, interaction in decoding.feed(conn_id, direction, chunk, at):
-                marker.see(ref, interaction)
-        decoding.finish()
-        marker.finish(connections)
+        marker = Marker(index_dir)
+        try:
+            for conn_id, direction, chunk, at in self._chunks():
+                for ref, interaction in decoding.feed(conn_id, direction, chunk, at):
+                    marker.see(ref, interaction)
+            decoding.finish()
+            marker.finish(connections)
+        finally:
+            marker.close()
         self._passwords |= marker.passwords
         return marker
 
@@ -228,7 +236,9 @@ class Recorder:
         and writes each interaction as it comes (``CassetteStreamWriter``)."""
         chain = default_redactors() if redactors is None else list(redactors)
         connections = self._cassette_connections()
-        marker = self._mark(connections, keep=False)
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        marker = self._mark(connections, keep=False, index_dir=target.parent)
         decoding = Decoding(self._cassette_connections())
         try:
             with CassetteStreamWriter(

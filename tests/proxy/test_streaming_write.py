@@ -176,3 +176,24 @@ def test_writing_a_journaled_session_holds_no_bodies_in_memory(tmp_path: Path) -
     assert deliveries[-1].source == (producer, 8 + 639)
     assert deliveries[-1].body == b"000639" + body
     rec.remove_journal()
+
+
+def test_more_connections_than_open_spools_and_nothing_left_behind(tmp_path: Path) -> None:
+    rec = recorder()
+    conns = [open_conn(rec) for _ in range(40)]  # more than the writer keeps open
+    for round_ in range(3):
+        for n, conn in enumerate(conns):
+            body = b"message %d.%d" % (n, round_)
+            publish(rec, conn, body)
+            deliver(rec, conns[(n + 1) % len(conns)], body, tag=round_ + 1)
+    for conn in conns:
+        close_conn(rec, conn)
+    whole, streamed, _, _ = whole_and_streamed(rec, tmp_path)
+    got = load_cassette(streamed)
+    assert got.to_data() == load_cassette(whole).to_data()
+    assert len(got.connections) == 40
+    last = got.connection(40)
+    (first_delivery,) = [i for i in last if i.is_delivery and i.body == b"message 38.0"]
+    assert first_delivery.source is not None and first_delivery.source[0] == 39
+    # no spool folder, no message index, no temporary file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["streamed.yaml", "whole.yaml"]
