@@ -60,8 +60,16 @@ def body_of(n: int, size: int) -> bytes:
 
 def start_proxy(upstream: str, cassette: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "amqpmock.cli", "record", "--upstream", upstream]
-        + ["--cassette", str(cassette)],
+        [
+            sys.executable,
+            "-m",
+            "amqpmock.cli",
+            "record",
+            "--upstream",
+            upstream,
+            "--cassette",
+            str(cassette),
+        ],
         cwd=ROOT,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
         stdout=subprocess.PIPE,

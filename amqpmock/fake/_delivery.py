@@ -11,6 +11,7 @@ from pamqp.commands import Basic
 
 from amqpmock.errors import (
     ACCESS_REFUSED,
+    INTERNAL_ERROR,
     NOT_ALLOWED,
     NOT_IMPLEMENTED,
     PRECONDITION_FAILED,
@@ -28,6 +29,13 @@ from amqpmock.fake._state import (
     copy_properties,
     send_reply,
 )
+from amqpmock.fake._streams import (
+    check_stream_consume,
+    dispatch_stream,
+    parse_offset,
+    refuse,
+    start_offset,
+)
 from amqpmock.fake.commands import SendContent
 from amqpmock.fake.model import Consumer, Entry, Queue
 
@@ -39,6 +47,10 @@ def _delivered_properties(queue: Queue, entry: Entry) -> Basic.Properties:
     """A message's properties as its queue hands it out: a quorum queue adds
     x-delivery-count (the times it was returned, 0 at first)."""
     props = entry.message.properties
+    if queue.log is not None:  # a stream: its offset, a long, after the message's own
+        return copy_properties(
+            props, headers={**(props.headers or {}), "x-stream-offset": entry.seq}
+        )
     if not queue.quorum:
         return props
     headers = dict(props.headers or {})
@@ -82,6 +94,9 @@ def deliver(b: Broker, consumer: Consumer, entry: Entry) -> None:
 
 def dispatch(b: Broker, queue: Queue) -> None:
     if queue.deleted or not queue.consumers:
+        return
+    if queue.log is not None:
+        dispatch_stream(b, queue)
         return
     now = b.clock.now()
     if queue.timed_entries:
@@ -129,7 +144,7 @@ def pop_ready(b: Broker, queue: Queue) -> Entry | None:
 
 def requeue(b: Broker, record: Unacked, *, rejected: bool = False) -> None:
     queue = record.queue
-    if queue.deleted:
+    if queue.deleted or queue.log is not None:  # a stream keeps it anyway
         return
     if queue.quorum:
         record.entry.returns += 1
@@ -212,7 +227,11 @@ def basic_consume(b: Broker, ch: Channel, m: Basic.Consume, p: Any, body: bytes)
     b._check_perm(conn, 2, "queue", queue.name)
     if tag in ch.consumers or tag == ch.reply_consumer:
         raise ConnectionError_(NOT_ALLOWED, f"attempt to reuse consumer tag '{tag}'")
-    if queue.consumers and (m.exclusive or any(c.exclusive for c in queue.consumers)):
+    if (
+        queue.log is None
+        and queue.consumers
+        and (m.exclusive or any(c.exclusive for c in queue.consumers))
+    ):
         raise ChannelError(
             ACCESS_REFUSED, f"queue '{queue.name}' in vhost '{queue.vhost}' in exclusive use"
         )
@@ -224,6 +243,10 @@ def basic_consume(b: Broker, ch: Channel, m: Basic.Consume, p: Any, body: bytes)
             f"invalid arg 'x-priority' for queue '{queue.name}' in vhost '{queue.vhost}': "
             f'"expected integer, got {field_type(priority)}"',
         )
+    # checked on any queue, as RabbitMQ checks consumer arguments before the queue type
+    offset = parse_offset(arguments.get("x-stream-offset"), queue.name, queue.vhost, b.clock.now())
+    if queue.log is not None:
+        check_stream_consume(ch, m, queue)
     consumer = Consumer(
         tag,
         queue,
@@ -234,6 +257,8 @@ def basic_consume(b: Broker, ch: Channel, m: Basic.Consume, p: Any, body: bytes)
         arguments=arguments,
         priority=priority,
     )
+    if queue.log is not None:
+        consumer.stream_offset = start_offset(queue.log, offset)
     if priority:
         queue.consumer_priorities = True
     queue.consumers.append(consumer)
@@ -262,6 +287,8 @@ def basic_get(b: Broker, ch: Channel, m: Basic.Get, p: Any, body: bytes) -> None
     conn = ch.conn
     queue = b._queue(conn, b._queue_name(ch, m.queue))
     b._check_perm(conn, 2, "queue", queue.name)
+    if queue.log is not None:
+        raise refuse("basic.get", queue)
     if b.listeners:  # before the queue is read: replay puts outside messages in first
         b._emit("get_requested", queue=queue, connection=conn)
     entry = b._pop_ready(queue)
@@ -330,6 +357,9 @@ def settle(b: Broker, ch: Channel, kind: str, m: Any) -> None:
     else:
         multiple = bool(m.multiple) if kind == "nack" else False
         taken = _take_unacked(ch, m.delivery_tag, multiple)
+        for _, record in taken:
+            if record.queue.log is not None:
+                raise refuse("basic.nack and basic.reject", record.queue)
         for tag, record in taken:
             b._emit(
                 "nacked",
@@ -362,6 +392,8 @@ def basic_settle(b: Broker, ch: Channel, m: Any, p: Any, body: bytes) -> None:
 def basic_recover(b: Broker, ch: Channel, m: Any, p: Any, body: bytes) -> None:
     if not m.requeue:
         raise ConnectionError_(NOT_IMPLEMENTED, "requeue=false")
+    if any(record.queue.log is not None for record in ch.unacked.values()):
+        raise ConnectionError_(INTERNAL_ERROR, "")  # RabbitMQ's channel crashes
     b._requeue_all(ch)
     if isinstance(m, Basic.Recover):
         send_reply(ch, Basic.RecoverOk())

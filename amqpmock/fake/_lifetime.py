@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from amqpmock.fake._state import (
     copy_properties,
 )
+from amqpmock.fake._streams import append as append_to_stream
 from amqpmock.fake.model import Message, Queue
 
 if TYPE_CHECKING:
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
 
 def enqueue(b: Broker, queue: Queue, message: Message) -> bool:
     """Put a routed message into a queue. False when the queue rejects it."""
+    if queue.log is not None:
+        append_to_stream(b, queue, message)
+        return True
     if queue.plain and not queue.consumers and message.properties.expiration is None:
         queue.push_plain(message)
         return True

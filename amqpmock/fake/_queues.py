@@ -32,6 +32,7 @@ from amqpmock.fake._state import (
     Channel,
     send_reply,
 )
+from amqpmock.fake._streams import STREAM_ARGS, check_stream_args, check_stream_declare, refuse
 from amqpmock.fake.commands import SendMethod
 from amqpmock.fake.model import Queue, str_arg
 
@@ -127,12 +128,13 @@ def queue_declare(b: Broker, ch: Channel, m: QueueMethods.Declare, p: Any, body:
             return
         queue = b._queue(conn, name)
     else:
-        quorum = str_arg(m.arguments, "x-queue-type") == "quorum"
+        queue_type = str_arg(m.arguments, "x-queue-type")
+        quorum = queue_type == "quorum"
         if name == "":
-            if quorum:
+            if queue_type in ("quorum", "stream"):
                 raise ChannelError(
                     PRECONDITION_FAILED,
-                    "Cannot declare a server-named queue for type rabbit_quorum_queue",
+                    f"Cannot declare a server-named queue for type rabbit_{queue_type}_queue",
                 )
             name = b._server_name("amq.gen")
         else:
@@ -142,6 +144,9 @@ def queue_declare(b: Broker, ch: Channel, m: QueueMethods.Declare, p: Any, body:
         arguments = dict(m.arguments or {})
         if queue_or_none is None:
             _validate_queue_args(arguments, name, vhost.name)
+            check_stream_args(arguments, name, vhost.name)
+            if queue_type == "stream":
+                check_stream_declare(m, arguments, name, vhost.name)
             if quorum:
                 for flag, problem in (
                     (not m.durable, "non-durable"),
@@ -186,7 +191,8 @@ def queue_declare(b: Broker, ch: Channel, m: QueueMethods.Declare, p: Any, body:
             QueueMethods.DeclareOk(
                 queue=queue.name,
                 message_count=queue.message_count,
-                consumer_count=len(queue.consumers),
+                # a stream answers from its statistics: no consumers, ever
+                consumer_count=0 if queue.log is not None else len(queue.consumers),
             ),
         )
 
@@ -212,7 +218,7 @@ def _queue_equivalent(
         )
     if bool(m.auto_delete) != queue.auto_delete:
         fail("auto_delete", f"'{erl_bool(m.auto_delete)}'", f"'{erl_bool(queue.auto_delete)}'")
-    for key in EQUIVALENCE_CHECKED_ARGS:
+    for key in STREAM_ARGS if queue.log is not None else EQUIVALENCE_CHECKED_ARGS:
         new, old = arguments.get(key), queue.arguments.get(key)
         if new is None and old is None:
             continue
@@ -261,6 +267,8 @@ def queue_bind(b: Broker, ch: Channel, m: Any, p: Any, body: bytes) -> None:
 def queue_purge(b: Broker, ch: Channel, m: QueueMethods.Purge, p: Any, body: bytes) -> None:
     queue = b._queue(ch.conn, b._queue_name(ch, m.queue))
     b._check_perm(ch.conn, 2, "queue", queue.name)
+    if queue.log is not None:
+        raise refuse("queue.purge", queue)
     count = len(queue.purge())
     if not m.nowait:
         send_reply(ch, QueueMethods.PurgeOk(message_count=count))

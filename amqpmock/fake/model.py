@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from pamqp.commands import Basic
 
 from amqpmock.fake.routing import ExchangeType
+from amqpmock.fake.stream import StreamLog
+from amqpmock.fake.stream import new_log as new_stream_log
 
 if TYPE_CHECKING:
     from amqpmock.fake._connection import CoreConnection
@@ -95,6 +97,7 @@ class Consumer:
     arguments: dict[str, Any] = field(default_factory=dict)
     unacked: int = 0
     priority: int = 0  # x-priority: higher gets messages first while it can take them
+    stream_offset: int = 0  # on a stream: the offset it reads next
 
     def has_capacity(self) -> bool:
         if not self.channel.flow_active:
@@ -151,6 +154,10 @@ class Queue:
         self.delivery_limit: int | None = (
             _int_arg(args, "x-delivery-limit") if self.quorum else None
         )
+        # streams keep every message in a log that each consumer reads on its own
+        self.log: StreamLog | None = (
+            new_stream_log(args) if str_arg(args, "x-queue-type") == "stream" else None
+        )
         # no TTL, expiry, length limit or priorities: publishes take the short path
         self.plain = (
             self.message_ttl is None
@@ -158,6 +165,7 @@ class Queue:
             and self.max_length is None
             and self.max_length_bytes is None
             and self.max_priority is None
+            and self.log is None
         )
         levels = (self.max_priority or 0) + 1
         self._levels: list[deque[Entry]] = [deque() for _ in range(levels)]

@@ -10,7 +10,8 @@ Modules, in the order their scenarios run: ``routing``, ``queues`` (queue.declar
 (publish, ack, consume, qos, requeue order), ``lifetime`` (TTL, dead-lettering,
 overflow, priorities), ``publish_extras`` (tx, confirms, direct reply-to),
 ``connection`` (channels and the connection), ``extensions`` (consumer priorities,
-quorum queues). ``_base`` holds ``Run``, ``Scenario``, the ``scenario`` decorator and
+quorum queues, plugin exchange types), ``streams`` (stream queues). ``_base`` holds
+``Run``, ``Scenario``, the ``scenario`` decorator and
 the helpers. A new module goes into ``_MODULES`` below (an unlisted one fails at import).
 
 Determinism rules:
@@ -33,10 +34,21 @@ from . import (
     publish_extras,
     queues,
     routing,
+    streams,
 )
 from ._base import REGISTRY, Observation, Run, Scenario
 
-_MODULES = [routing, queues, exchanges, basic, lifetime, publish_extras, connection, extensions]
+_MODULES = [
+    routing,
+    queues,
+    exchanges,
+    basic,
+    lifetime,
+    publish_extras,
+    connection,
+    extensions,
+    streams,
+]
 
 _unlisted = set(REGISTRY) - {m.__name__ for m in _MODULES}
 if _unlisted:
