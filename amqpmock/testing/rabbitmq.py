@@ -62,6 +62,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def _http_answers(host: str, port: int) -> bool:
+    """True when the port answers an HTTP request (any status)."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as sock:
+            sock.sendall(b"GET /api/overview HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            sock.settimeout(2.0)
+            return sock.recv(12).startswith(b"HTTP/")
+    except OSError:
+        return False
+
+
 def _port_answers(host: str, port: int) -> bool:
     """True when the port speaks AMQP (answers a protocol header with bytes)."""
     try:
@@ -91,6 +102,8 @@ class RabbitMQNode:
     # the node's own enabled_plugins file (the management plugin, the consistent-hash
     # exchange ...)
     plugins: tuple[str, ...] = ()
+    # the management plugin's HTTP listener (when "rabbitmq_management" is a plugin)
+    management_port: int = 0
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _watchdog: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _watchdog_fd: int | None = field(default=None, repr=False)
@@ -106,6 +119,13 @@ class RabbitMQNode:
         if self.tls is None:
             return None
         return f"amqps://{self.user}:{self.password}@{self.host}:{self.tls_port}/%2F"
+
+    @property
+    def management_url(self) -> str | None:
+        """``http://host:port`` of the management API (None without the plugin)."""
+        if "rabbitmq_management" not in self.plugins:
+            return None
+        return f"http://{self.host}:{self.management_port}"
 
     @property
     def pid_file(self) -> Path:
@@ -143,6 +163,13 @@ class RabbitMQNode:
                 "ssl_options.verify = verify_none\n"
                 "ssl_options.fail_if_no_peer_cert = false\n"
             )
+        if "rabbitmq_management" in self.plugins:
+            if not self.management_port:
+                self.management_port = free_port(self.host)
+            conf += (
+                f"management.tcp.port = {self.management_port}\n"
+                f"management.tcp.ip = {self.host}\n"
+            )
         (work / "rabbitmq.conf").write_text(conf)
         env = dict(os.environ)
         env.update(
@@ -174,7 +201,9 @@ class RabbitMQNode:
                 out = (work / "stdout.log").read_text(errors="replace")[-2000:]
                 self.stop()  # the watchdog and our temporary directory go too
                 raise RabbitMQUnavailable(f"rabbitmq-server exited early:\n{out}")
-            if _port_answers(self.host, self.port):
+            if _port_answers(self.host, self.port) and (
+                not self.management_port or _http_answers(self.host, self.management_port)
+            ):
                 self.started_in = time.perf_counter() - began
                 return self
             time.sleep(0.1)
