@@ -15,8 +15,8 @@ $(STAMP): $(PY) pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check amqpmock pytest_plugin tests bench
-	$(VENV)/bin/ruff format --check amqpmock pytest_plugin tests bench
+	$(VENV)/bin/ruff check amqpmock pytest_plugin tests bench conformance
+	$(VENV)/bin/ruff format --check amqpmock pytest_plugin tests bench conformance
 	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
