@@ -138,6 +138,7 @@ def run_replay(args: argparse.Namespace) -> int:
         for name in sorted(users | {n for n, _ in args.user or ()}):
             for vhost in broker.vhosts:
                 broker.set_permissions(name, vhost)
+        broker.mark_baseline()
         engine = ReplayEngine(
             broker,
             cassette,

@@ -14,8 +14,12 @@ import importlib
 import ssl
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from amqpmock.wire.loopthread import LOOP_KINDS, run_until_stopped
+
+if TYPE_CHECKING:
+    from amqpmock.wire.server import AMQPServer
 
 __all__ = ["build_parser", "main"]
 
@@ -33,6 +37,28 @@ def _loopback_users(value: str) -> frozenset[str]:
     if value.strip().lower() == "none":
         return frozenset()
     return frozenset(name.strip() for name in value.split(",") if name.strip())
+
+
+def _host_port(text: str) -> tuple[str, int] | None:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+async def _start_http(srv: AMQPServer, host: str, port: int) -> None:
+    """The management HTTP API beside the AMQP listener, printed as a third line; a
+    note instead when aiohttp (the ``http`` extra) is not installed."""
+    try:
+        from amqpmock.http import ManagementHTTP
+    except ImportError:
+        print(
+            "amqpmock serve: management HTTP API off (needs aiohttp: pip install "
+            "'amqpmock[http]')",
+            file=sys.stderr,
+        )
+        return
+    print(await ManagementHTTP(srv).start(host, port), flush=True)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -56,6 +82,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             print(f"amqpmock serve: cannot load the TLS certificate: {exc}", file=sys.stderr)
             return 2
 
+    http = None if args.no_http else _host_port(args.http)
+    if http is None and not args.no_http:
+        print(f"amqpmock serve: --http needs HOST:PORT, got {args.http!r}", file=sys.stderr)
+        return 2
     broker = Broker(
         MonotonicClock(),
         users=users,
@@ -75,6 +105,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             print(srv.url, flush=True)
             if srv.tls_url:
                 print(srv.tls_url, flush=True)
+            if http is not None:
+                await _start_http(srv, *http)
             await srv.serve_forever()
 
     run_until_stopped(serve(), args.loop)
@@ -161,6 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--tls-port", type=int, default=5671, help="amqps port (default 5671; 0: any free port)"
     )
+    serve.add_argument(
+        "--http",
+        default="127.0.0.1:0",
+        metavar="HOST:PORT",
+        help="the management HTTP API (RabbitMQ's paths; default a free loopback port, "
+        "printed after the AMQP URL)",
+    )
+    serve.add_argument("--no-http", action="store_true", help="no management HTTP API")
     serve.add_argument(
         "--loopback-users",
         type=_loopback_users,

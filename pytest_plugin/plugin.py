@@ -15,6 +15,7 @@ one ``amqpmock`` group; ini names match them (``--amqpmock-port`` / ``amqpmock_p
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -183,6 +184,27 @@ def amqpmock_tls(amqpmock_server: object, tmp_path_factory: pytest.TempPathFacto
     certificates = TestCertificates.create(tmp_path_factory.mktemp("amqpmock-tls"))
     amqpmock_server.start_tls(certificates.server_context())  # type: ignore[attr-defined]
     return certificates
+
+
+@pytest.fixture(scope="session")
+def amqpmock_http(amqpmock_server: object) -> str:
+    """The session server's management HTTP API (RabbitMQ's ``/api`` paths), started on
+    first use: its ``http://127.0.0.1:PORT``. Needs aiohttp (the ``http`` extra)."""
+    from amqpmock.http import ManagementHTTP
+
+    http = ManagementHTTP(amqpmock_server.server)  # type: ignore[attr-defined]
+    url: str = amqpmock_server.run(http.start())  # type: ignore[attr-defined]
+    return url
+
+
+@pytest.fixture
+def amqp_management_url(amqp_broker: BrokerFixture, amqpmock_http: str) -> str:
+    """The management HTTP API of this test's fresh broker, with the broker's
+    credentials: ``http://guest:guest@127.0.0.1:PORT`` (vhosts, users and permissions
+    made through it are gone at the next test, like everything else)."""
+    parts = urlsplit(amqp_broker.url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    return f"http://{userinfo}@{urlsplit(amqpmock_http).netloc}"
 
 
 @pytest.fixture

@@ -16,8 +16,11 @@ def rabbitmq_node() -> Iterator[RabbitMQNode]:
     Fails (never skips) when Debian's rabbitmq-server is missing: ``RabbitMQNode.start``
     raises ``RabbitMQUnavailable`` with the install command.
     """
-    # the bundled consistent-hash exchange, enabled offline: a differential scenario uses it
-    node = RabbitMQNode(plugins=("rabbitmq_consistent_hash_exchange",)).start()
+    # plugins enabled offline: the bundled consistent-hash exchange (a differential
+    # scenario) and the management API (tests/management)
+    node = RabbitMQNode(
+        plugins=("rabbitmq_consistent_hash_exchange", "rabbitmq_management")
+    ).start()
     try:
         yield node
     finally:

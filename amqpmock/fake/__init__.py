@@ -4,7 +4,7 @@ Imports only ``amqpmock.errors``, pamqp and the standard library: no asyncio, so
 threads or wall clocks, and nothing of the adapters (wire, proxy, replay, view, testing).
 """
 
-from amqpmock.fake._broker import Broker
+from amqpmock.fake._broker import NO_PASSWORD, Broker
 from amqpmock.fake._connection import CoreConnection
 from amqpmock.fake._state import DIRECT_REPLY_TO, Channel, VHost, copy_properties
 from amqpmock.fake.client import (
@@ -20,6 +20,7 @@ from amqpmock.fake.model import Consumer, Entry, Exchange, Message, Queue
 
 __all__ = [
     "DIRECT_REPLY_TO",
+    "NO_PASSWORD",
     "Broker",
     "Channel",
     "ChannelClosed",

@@ -305,10 +305,14 @@ def bindings(b: Broker, vhost: str = "/") -> Iterator[tuple[str, str, str, dict[
 
 
 def reset(b: Broker) -> None:
-    """Back to a fresh broker: close every connection, drop all queues and exchanges."""
+    """Back to a fresh broker: close every connection, drop all queues and exchanges;
+    the vhosts, users and permissions are those of ``mark_baseline``."""
     for conn in list(b.connections.values()):
         conn.connection_error(ConnectionError_(320, "broker reset"))
-    names = list(b.vhosts)
+    users, permissions, names = b._baseline
+    b.users = dict(users)
+    b.permissions = dict(permissions)
+    b._perm_cache.clear()
     b.vhosts.clear()
     for name in names:
         b.add_vhost(name)

@@ -67,6 +67,11 @@ PREDECLARED_EXCHANGES: tuple[tuple[str, str], ...] = (
 )
 
 
+# a user made without a password (the management API's PUT without one): no password
+# logs it in, as in RabbitMQ
+NO_PASSWORD = "\x00no password"
+
+
 class Broker:
     """A fake RabbitMQ: vhosts, users, connections, and a Python API for tests."""
 
@@ -98,6 +103,8 @@ class Broker:
             self.add_user(name, password, tags=("administrator",))
             for vhost in self.vhosts:
                 self.set_permissions(name, vhost)
+        self._baseline: tuple[Any, ...] = ()
+        self.mark_baseline()
         self.connections: dict[int, CoreConnection] = {}
         self._next_conn = 0
         self._next_message_id = 0
@@ -154,9 +161,42 @@ class Broker:
         self.permissions[(user, vhost)] = (configure, write, read)
         self._perm_cache.clear()
 
+    def mark_baseline(self) -> None:
+        """What ``reset`` goes back to: the users, their permissions and the vhosts as
+        they are now (vhosts, users and permissions made later, e.g. over the
+        management API, go at the next reset)."""
+        self._baseline = (dict(self.users), dict(self.permissions), list(self.vhosts))
+
+    def clear_permissions(self, user: str, vhost: str) -> bool:
+        """Take ``user``'s permissions on ``vhost`` away; False if there were none."""
+        self._perm_cache.clear()
+        return self.permissions.pop((user, vhost), None) is not None
+
+    def delete_user(self, name: str) -> None:
+        """The user and its permissions go (its open connections stay, as in RabbitMQ)."""
+        self.users.pop(name, None)
+        for key in [k for k in self.permissions if k[0] == name]:
+            del self.permissions[key]
+        self._perm_cache.clear()
+
+    def delete_vhost(self, name: str) -> None:
+        """The vhost, its queues (consumers cancelled), exchanges and permissions go.
+        Closing its connections is the adapter's part (320 CONNECTION_FORCED)."""
+        vhost = self.vhosts.get(name)
+        if vhost is None:
+            return
+        for queue in list(vhost.queues.values()):
+            self._delete_queue(queue)
+        del self.vhosts[name]
+        for key in [k for k in self.permissions if k[1] == name]:
+            del self.permissions[key]
+        self._perm_cache.clear()
+
     def authenticate(self, user: str, password: str) -> bool:
         known = self.users.get(user)
-        return known is not None and (known[0] is None or known[0] == password)
+        if known is None or known[0] == NO_PASSWORD:
+            return False
+        return known[0] is None or known[0] == password
 
     def check_vhost(self, user: str, vhost: str) -> None:
         if vhost not in self.vhosts:

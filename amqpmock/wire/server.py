@@ -30,7 +30,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
@@ -126,6 +126,8 @@ class AMQPServer:
         self._dispatch_scheduled = False
         self._wire_deadline: float | None = None
         self._wire_deadline_at = float("-inf")
+        # services on this loop that stop with the server (the management HTTP API)
+        self.on_stop: list[Callable[[], Awaitable[None]]] = []
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -178,6 +180,9 @@ class AMQPServer:
         """Stop listening, close every connection (320 CONNECTION_FORCED), wait a moment."""
         if self._server is None:
             return
+        for stop_service in reversed(self.on_stop):
+            await stop_service()
+        self.on_stop.clear()
         server, self._server = self._server, None
         server.close()
         tls_server, self._tls_server = self._tls_server, None
@@ -426,6 +431,8 @@ def _add_users_and_vhosts(
         for vhost in broker.vhosts:
             if name in new_users or vhost in new_vhosts:
                 broker.set_permissions(name, vhost)
+    if new_users or new_vhosts:
+        broker.mark_baseline()
 
 
 class ServerThread:
@@ -473,6 +480,11 @@ class ServerThread:
     def start_tls(self, context: ssl.SSLContext, port: int = 0) -> str:
         """Open an amqps listener beside the plain one; returns its URL."""
         return self._runner.run(self.server.start_tls(context, port))
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` on the server's loop (another service on the same loop, such
+        as the management HTTP API) and return its result."""
+        return self._runner.run(coroutine)
 
     @property
     def host(self) -> str:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -104,3 +108,29 @@ def test_serve_closes_clients_with_320_on_sigterm_and_sigint(signum: int) -> Non
         assert proc.wait(10) == 0
         assert proc.stderr is not None
         assert "Traceback" not in proc.stderr.read()
+
+
+def test_serve_prints_the_management_api_and_stops_it_with_the_server() -> None:
+    with serving("--user", "alice:s3cret") as (proc, url):
+        assert url.startswith("amqp://alice:s3cret@")
+        assert proc.stdout is not None
+        http = proc.stdout.readline().strip()
+        assert http.startswith("http://127.0.0.1:")
+        request = urllib.request.Request(http + "/api/whoami")
+        token = base64.b64encode(b"alice:s3cret").decode()
+        request.add_header("Authorization", f"Basic {token}")
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert json.loads(answer.read()) == {"name": "alice", "tags": ["administrator"]}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(http + "/api/overview", timeout=2)
+
+
+def test_serve_without_the_management_api() -> None:
+    with serving("--no-http") as (proc, url):
+        assert url.startswith("amqp://")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+        assert proc.stdout is not None
+        assert proc.stdout.read() == ""  # no http:// line

@@ -1,0 +1,149 @@
+"""The request in, the answer out: routing, HTTP basic auth with user tags, and
+RabbitMQ's JSON errors. Sans-IO: the HTTP adapter hands over method, raw path, query,
+body and the Authorization header, and writes back status, headers and JSON.
+
+Rules this module keeps (RabbitMQ 3.10.8's management plugin, observed):
+- Path segments are percent-decoded one by one (the default vhost is ``%2F``).
+- No credentials: 401 with ``WWW-Authenticate: Basic realm="RabbitMQ Management"`` and
+  an empty body; wrong ones: 401 ``{"error": "not_authorized", "reason": "Login
+  failed"}``; a user without the ``management`` (or a higher) tag: 401 ``{"error":
+  "not_authorised", "reason": "Not management user"}``; an administrator-only path
+  for a user who is not one: 401 ``{"error": "not_authorised", "reason": "Not
+  administrator user"}``.
+- Unknown objects and paths: 404 ``{"error": "Object Not Found", "reason": "Not
+  Found"}``; a request body that is not what the path needs: 400 ``bad_request``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from amqpmock.management._errors import ManagementError, not_found
+
+if TYPE_CHECKING:
+    from amqpmock.management._context import Context
+
+REALM = 'Basic realm="RabbitMQ Management"'
+# tags that may use the API at all, and the ones that may also manage users and vhosts
+API_TAGS = frozenset({"management", "policymaker", "monitoring", "administrator"})
+
+
+@dataclass
+class Request:
+    method: str
+    segments: list[str]  # the path after /api/, each segment percent-decoded
+    query: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    user: str = ""
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object (an empty body is ``{}``)."""
+        if not self.body.strip():
+            return {}
+        try:
+            value = json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            raise ManagementError(400, "bad_request", "not_json") from None
+        if not isinstance(value, dict):
+            raise ManagementError(400, "bad_request", "not_json")
+        return value
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None  # JSON-able, or None for no body
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encoded(self) -> bytes:
+        return b"" if self.body is None else json.dumps(self.body).encode()
+
+
+Handler = Callable[["Context", Request, list[str]], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    admin: bool = False
+
+
+def split_path(raw_path: str) -> list[str] | None:
+    """``/api/queues/%2F/q`` -> ``["queues", "/", "q"]``; None when not under /api."""
+    path = raw_path.split("?", 1)[0]
+    if path.rstrip("/") == "/api":
+        return []
+    if not path.startswith("/api/"):
+        return None
+    return [urllib.parse.unquote(s) for s in path[len("/api/") :].rstrip("/").split("/")]
+
+
+class Router:
+    """Routes by method and the path's segments joined with ``\\x00`` (a segment may
+    itself hold ``/``)."""
+
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+
+    def add(self, method: str, shape: str, handler: Handler, *, admin: bool = False) -> None:
+        """``shape``: segments with ``*`` for a captured one, e.g. ``queues/*/*``."""
+        parts = ["([^\\x00]*)" if s == "*" else re.escape(s) for s in shape.split("/")]
+        self._routes.append(Route(method, re.compile("\\x00".join(parts) + "$"), handler, admin))
+
+    def handle(self, context: Context, request: Request) -> Response:
+        try:
+            return self._handle(context, request)
+        except ManagementError as exc:
+            return exc.response()
+
+    def _handle(self, context: Context, request: Request) -> Response:
+        user = self._authenticate(context, request.headers.get("authorization", ""))
+        request.user = user
+        joined = "\x00".join(request.segments)
+        allowed: list[str] = []
+        for route in self._routes:
+            match = route.pattern.match(joined)
+            if match is None:
+                continue
+            allowed.append(route.method)
+            if route.method != request.method:
+                continue
+            if route.admin and "administrator" not in context.tags(user):
+                raise ManagementError(401, "not_authorised", "Not administrator user")
+            context.user = user
+            try:
+                return route.handler(context, request, list(match.groups()))
+            finally:
+                context.user = None
+        if allowed:
+            raise ManagementError(405, None, None)
+        raise not_found()
+
+    @staticmethod
+    def _authenticate(context: Context, header: str) -> str:
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic" or not encoded:
+            raise ManagementError(401, None, None, {"WWW-Authenticate": REALM})
+        try:
+            user, _, password = base64.b64decode(encoded).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise ManagementError(401, None, None, {"WWW-Authenticate": REALM}) from None
+        if not context.broker.authenticate(user, password):
+            raise ManagementError(
+                401, "not_authorized", "Login failed", {"WWW-Authenticate": REALM}
+            )
+        if not API_TAGS & set(context.tags(user)):
+            raise ManagementError(
+                401, "not_authorised", "Not management user", {"WWW-Authenticate": REALM}
+            )
+        return user

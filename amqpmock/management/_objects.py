@@ -1,0 +1,432 @@
+"""The broker's objects over HTTP: ``queues``, ``exchanges``, ``bindings``,
+``connections``, ``channels``, ``consumers``, and ``publish`` / ``get``. Declares,
+deletes and binds run as AMQP methods of the HTTP user (``Context.run``), so they get
+the broker's own checks, permissions and texts (a 406 becomes 400 ``bad_request`` with
+the text after ``PRECONDITION_FAILED - ``)."""
+
+from __future__ import annotations
+
+import base64
+import urllib.parse
+from typing import TYPE_CHECKING, Any
+
+from pamqp.commands import Basic, Exchange, Queue
+
+from amqpmock.fake.commands import SendContent
+from amqpmock.management._api import Request, Response, Router
+from amqpmock.management._context import property_table
+from amqpmock.management._errors import not_found, require, vhost_not_found
+from amqpmock.management._views import (
+    bindings,
+    channel_view,
+    connection_name,
+    connection_view,
+    consumer_view,
+    exchange_view,
+    properties_key,
+    queue_view,
+)
+
+if TYPE_CHECKING:
+    from amqpmock.management._context import Context
+
+FORCED_BY_API = "Closed via management plugin"
+
+
+def _vhosts(ctx: Context, args: list[str]) -> list[str]:
+    if args:
+        ctx.vhost(args[0])
+        return [args[0]]
+    return ctx.visible_vhosts()
+
+
+# --- queues ---------------------------------------------------------------------------
+
+
+def list_queues(ctx: Context, req: Request, args: list[str]) -> Response:
+    unacked = ctx.unacked_by_queue()
+    rows = [
+        queue_view(ctx, q, unacked.get(id(q), (0, 0)))
+        for v in _vhosts(ctx, args)
+        for q in sorted(ctx.broker.vhosts[v].queues.values(), key=lambda q: q.name)
+    ]
+    return Response(200, rows)
+
+
+def _queue(ctx: Context, vhost: str, name: str) -> Any:
+    queue = ctx.vhost(vhost).queues.get(name)
+    if queue is None:
+        raise not_found()
+    return queue
+
+
+def get_queue(ctx: Context, req: Request, args: list[str]) -> Response:
+    queue = _queue(ctx, *args)
+    unacked = ctx.unacked_by_queue().get(id(queue), (0, 0))
+    return Response(200, queue_view(ctx, queue, unacked, True))
+
+
+def put_queue(ctx: Context, req: Request, args: list[str]) -> Response:
+    vhost, name = args
+    body = req.json()
+    if vhost not in ctx.broker.vhosts:
+        raise vhost_not_found()
+    existed = name in ctx.vhost(vhost).queues
+    ctx.run(
+        vhost,
+        req.user,
+        Queue.Declare(
+            queue=name,
+            durable=bool(body.get("durable", True)),
+            auto_delete=bool(body.get("auto_delete", False)),
+            arguments=dict(body.get("arguments") or {}),
+        ),
+    )
+    return Response(204 if existed else 201)
+
+
+def delete_queue(ctx: Context, req: Request, args: list[str]) -> Response:
+    vhost, name = args
+    _queue(ctx, vhost, name)
+    ctx.run(
+        vhost,
+        req.user,
+        Queue.Delete(
+            queue=name,
+            if_unused=req.query.get("if-unused") == "true",
+            if_empty=req.query.get("if-empty") == "true",
+        ),
+    )
+    return Response(204)
+
+
+def purge_queue(ctx: Context, req: Request, args: list[str]) -> Response:
+    vhost, name = args
+    _queue(ctx, vhost, name)
+    ctx.run(vhost, req.user, Queue.Purge(queue=name))
+    return Response(204)
+
+
+def get_messages(ctx: Context, req: Request, args: list[str]) -> Response:
+    """``POST queues/{vhost}/{name}/get``: ``count``, ``ackmode`` (``ack_requeue_true``,
+    ``ack_requeue_false``, ``reject_requeue_true``, ``reject_requeue_false``) and
+    ``encoding`` (``auto`` or ``base64``), as RabbitMQ reads them."""
+    vhost, name = args
+    body = req.json()
+    require(body, ("ackmode", "count", "encoding"))
+    _queue(ctx, vhost, name)
+    requeue = str(body["ackmode"]).endswith("requeue_true")
+    out: list[dict[str, Any]] = []
+    with ctx.session(vhost, req.user) as call:
+        for _ in range(int(body["count"])):
+            commands = call(Basic.Get(queue=name, no_ack=not requeue))
+            reply = next((c for c in commands if isinstance(c, SendContent)), None)
+            if reply is None:
+                break
+            method = reply.method
+            assert isinstance(method, Basic.GetOk)
+            out.append(_message(reply, method, str(body["encoding"])))
+    return Response(200, out)
+
+
+def _message(reply: SendContent, method: Basic.GetOk, encoding: str) -> dict[str, Any]:
+    payload = reply.body
+    text: str | None = None
+    if encoding == "auto":
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+    table = property_table(reply.properties)
+    return {
+        "payload_bytes": len(payload),
+        "redelivered": bool(method.redelivered),
+        "exchange": method.exchange,
+        "routing_key": method.routing_key,
+        "message_count": method.message_count,
+        # an empty Erlang proplist is written as a JSON list
+        "properties": table or [],
+        "payload": text if text is not None else base64.b64encode(payload).decode(),
+        "payload_encoding": "string" if text is not None else "base64",
+    }
+
+
+# --- exchanges ------------------------------------------------------------------------
+
+
+def list_exchanges(ctx: Context, req: Request, args: list[str]) -> Response:
+    rows = [
+        exchange_view(v, e)
+        for v in _vhosts(ctx, args)
+        for e in sorted(ctx.broker.vhosts[v].exchanges.values(), key=lambda e: e.name)
+    ]
+    return Response(200, rows)
+
+
+def _exchange(ctx: Context, vhost: str, name: str) -> Any:
+    exchange = ctx.vhost(vhost).exchanges.get(name)
+    if exchange is None:
+        raise not_found()
+    return exchange
+
+
+def get_exchange(ctx: Context, req: Request, args: list[str]) -> Response:
+    vhost, name = args
+    view = exchange_view(vhost, _exchange(ctx, vhost, name))
+    view.update(incoming=[], outgoing=[])  # message rates by peer: not kept
+    return Response(200, view)
+
+
+def put_exchange(ctx: Context, req: Request, args: list[str]) -> Response:
+    vhost, name = args
+    body = req.json()
+    if vhost not in ctx.broker.vhosts:
+        raise vhost_not_found()
+    existed = name in ctx.vhost(vhost).exchanges
+    ctx.run(
+        vhost,
+        req.user,
+        Exchange.Declare(
+            exchange=name,
+            exchange_type=str(body.get("type", "direct")),
+            durable=bool(body.get("durable", True)),
+            auto_delete=bool(body.get("auto_delete", False)),
+            internal=bool(body.get("internal", False)),
+            arguments=dict(body.get("arguments") or {}),
+        ),
+    )
+    return Response(204 if existed else 201)
+
+
+def delete_exchange(ctx: Context, req: Request, args: list[str]) -> Response:
+    vhost, name = args
+    _exchange(ctx, vhost, name)
+    ctx.run(
+        vhost,
+        req.user,
+        Exchange.Delete(exchange=name, if_unused=req.query.get("if-unused") == "true"),
+    )
+    return Response(204)
+
+
+def publish(ctx: Context, req: Request, args: list[str]) -> Response:
+    vhost, name = args
+    body = req.json()
+    require(body, ("routing_key", "properties", "payload", "payload_encoding"))
+    if name != "":
+        _exchange(ctx, vhost, name)
+    payload = str(body["payload"])
+    data = base64.b64decode(payload) if body["payload_encoding"] == "base64" else payload.encode()
+    props = dict(body.get("properties") or {})
+    if "type" in props:
+        props["message_type"] = props.pop("type")
+    commands = ctx.run(
+        vhost,
+        req.user,
+        Basic.Publish(exchange=name, routing_key=str(body["routing_key"]), mandatory=True),
+        Basic.Properties(**props),
+        data,
+    )
+    returned = any(
+        isinstance(c, SendContent) and isinstance(c.method, Basic.Return) for c in commands
+    )
+    return Response(200, {"routed": not returned})
+
+
+# --- bindings -------------------------------------------------------------------------
+
+
+def list_bindings(ctx: Context, req: Request, args: list[str]) -> Response:
+    rows = [row for v in _vhosts(ctx, args) for row in bindings(ctx.broker.vhosts[v])]
+    return Response(200, rows)
+
+
+def _between(ctx: Context, vhost: str, source: str, kind: str, dest: str) -> list[dict[str, Any]]:
+    _exchange(ctx, vhost, source) if source else ctx.vhost(vhost)
+    if kind == "queue":
+        _queue(ctx, vhost, dest)
+    else:
+        _exchange(ctx, vhost, dest)
+    return [
+        row
+        for row in bindings(ctx.vhost(vhost))
+        if row["source"] == source
+        and row["destination"] == dest
+        and row["destination_type"] == kind
+    ]
+
+
+def _kind(letter: str) -> str:
+    if letter not in ("q", "e"):
+        raise not_found()
+    return "queue" if letter == "q" else "exchange"
+
+
+def get_bindings_between(ctx: Context, req: Request, args: list[str]) -> Response:
+    vhost, source, letter, dest = args
+    return Response(200, _between(ctx, vhost, source, _kind(letter), dest))
+
+
+def post_binding(ctx: Context, req: Request, args: list[str]) -> Response:
+    vhost, source, letter, dest = args
+    kind = _kind(letter)
+    ctx.vhost(vhost)  # the rest is the broker's to check (404 "no queue 'q' in vhost")
+    body = req.json()
+    key = str(body.get("routing_key", ""))
+    arguments = dict(body.get("arguments") or {})
+    method: Any = (
+        Queue.Bind(queue=dest, exchange=source, routing_key=key, arguments=arguments)
+        if kind == "queue"
+        else Exchange.Bind(destination=dest, source=source, routing_key=key, arguments=arguments)
+    )
+    ctx.run(vhost, req.user, method)
+    return Response(201, headers={"Location": properties_key(key, arguments)})
+
+
+def _one_binding(ctx: Context, args: list[str]) -> dict[str, Any]:
+    vhost, source, letter, dest, props = args
+    for row in _between(ctx, vhost, source, _kind(letter), dest):
+        # the path's segment arrives percent-decoded: compare with the decoded key
+        if urllib.parse.unquote(row["properties_key"]) == props:
+            return row
+    raise not_found()
+
+
+def get_binding(ctx: Context, req: Request, args: list[str]) -> Response:
+    return Response(200, _one_binding(ctx, args))
+
+
+def delete_binding(ctx: Context, req: Request, args: list[str]) -> Response:
+    row = _one_binding(ctx, args)
+    vhost = args[0]
+    method: Any = (
+        Queue.Unbind(
+            queue=row["destination"],
+            exchange=row["source"],
+            routing_key=row["routing_key"],
+            arguments=row["arguments"],
+        )
+        if row["destination_type"] == "queue"
+        else Exchange.Unbind(
+            destination=row["destination"],
+            source=row["source"],
+            routing_key=row["routing_key"],
+            arguments=row["arguments"],
+        )
+    )
+    ctx.run(vhost, req.user, method)
+    return Response(204)
+
+
+def queue_bindings(ctx: Context, req: Request, args: list[str]) -> Response:
+    vhost, name = args
+    _queue(ctx, vhost, name)
+    rows = [
+        row
+        for row in bindings(ctx.vhost(vhost))
+        if row["destination"] == name and row["destination_type"] == "queue"
+    ]
+    return Response(200, rows)
+
+
+def exchange_bindings(ctx: Context, req: Request, args: list[str]) -> Response:
+    vhost, name, side = args
+    _exchange(ctx, vhost, name)
+    if side not in ("source", "destination"):
+        raise not_found()
+    rows = [
+        row
+        for row in bindings(ctx.vhost(vhost))
+        if row[side] == name and (side == "source" or row["destination_type"] == "exchange")
+    ]
+    return Response(200, rows)
+
+
+# --- connections, channels, consumers ---------------------------------------------------
+
+
+def list_connections(ctx: Context, req: Request, args: list[str]) -> Response:
+    if args:
+        ctx.vhost(args[0])
+    rows = [
+        connection_view(ctx, c)
+        for c in ctx.visible_connections()
+        if not args or (c.core is not None and c.core.vhost_name == args[0])
+    ]
+    return Response(200, rows)
+
+
+def _connection(ctx: Context, name: str) -> Any:
+    for conn in ctx.visible_connections():
+        if connection_name(ctx, conn) == name:
+            return conn
+    raise not_found()
+
+
+def get_connection(ctx: Context, req: Request, args: list[str]) -> Response:
+    return Response(200, connection_view(ctx, _connection(ctx, args[0])))
+
+
+def delete_connection(ctx: Context, req: Request, args: list[str]) -> Response:
+    """Closed with 320 CONNECTION_FORCED and the ``X-Reason`` header's text."""
+    conn = _connection(ctx, args[0])
+    conn.force_close(conn._clock.now, req.headers.get("x-reason") or FORCED_BY_API)
+    return Response(204)
+
+
+def connection_channels(ctx: Context, req: Request, args: list[str]) -> Response:
+    conn = _connection(ctx, args[0])
+    assert conn.core is not None
+    return Response(200, [channel_view(ctx, conn, ch) for ch in conn.core.channels.values()])
+
+
+def list_channels(ctx: Context, req: Request, args: list[str]) -> Response:
+    rows = [
+        channel_view(ctx, conn, ch)
+        for conn in ctx.visible_connections()
+        if conn.core is not None
+        for ch in conn.core.channels.values()
+    ]
+    return Response(200, rows)
+
+
+def list_consumers(ctx: Context, req: Request, args: list[str]) -> Response:
+    rows = [
+        consumer_view(ctx, c)
+        for v in _vhosts(ctx, args)
+        for q in ctx.broker.vhosts[v].queues.values()
+        for c in q.consumers
+    ]
+    return Response(200, rows)
+
+
+def register(router: Router) -> None:
+    router.add("GET", "queues", list_queues)
+    router.add("GET", "queues/*", list_queues)
+    router.add("GET", "queues/*/*", get_queue)
+    router.add("PUT", "queues/*/*", put_queue)
+    router.add("DELETE", "queues/*/*", delete_queue)
+    router.add("DELETE", "queues/*/*/contents", purge_queue)
+    router.add("POST", "queues/*/*/get", get_messages)
+    router.add("GET", "queues/*/*/bindings", queue_bindings)
+    router.add("GET", "exchanges", list_exchanges)
+    router.add("GET", "exchanges/*", list_exchanges)
+    router.add("GET", "exchanges/*/*", get_exchange)
+    router.add("PUT", "exchanges/*/*", put_exchange)
+    router.add("DELETE", "exchanges/*/*", delete_exchange)
+    router.add("POST", "exchanges/*/*/publish", publish)
+    router.add("GET", "exchanges/*/*/bindings/*", exchange_bindings)
+    router.add("GET", "bindings", list_bindings)
+    router.add("GET", "bindings/*", list_bindings)
+    router.add("GET", "bindings/*/e/*/*/*", get_bindings_between)
+    router.add("POST", "bindings/*/e/*/*/*", post_binding)
+    router.add("GET", "bindings/*/e/*/*/*/*", get_binding)
+    router.add("DELETE", "bindings/*/e/*/*/*/*", delete_binding)
+    router.add("GET", "connections", list_connections)
+    router.add("GET", "vhosts/*/connections", list_connections)
+    router.add("GET", "connections/*", get_connection)
+    router.add("DELETE", "connections/*", delete_connection)
+    router.add("GET", "connections/*/channels", connection_channels)
+    router.add("GET", "channels", list_channels)
+    router.add("GET", "consumers", list_consumers)
+    router.add("GET", "consumers/*", list_consumers)

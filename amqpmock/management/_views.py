@@ -1,0 +1,233 @@
+"""Broker objects as the management API shows them: the JSON field names and values
+RabbitMQ 3.10.8 gives, for the fields clients and test tools read. Counts are live
+(RabbitMQ's lag up to 5 s behind, as its statistics are emitted); rates and Erlang
+process details are left out.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import urllib.parse
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from amqpmock.fake._args import args_key
+from amqpmock.fake.model import Consumer, Exchange, Queue
+
+if TYPE_CHECKING:
+    from amqpmock.fake._connection import CoreConnection
+    from amqpmock.fake._state import Channel, VHost
+    from amqpmock.management._context import Context
+    from amqpmock.wire._connection import AMQPConnection
+
+VERSION = "3.10.8"
+ERLANG = "25.2.3"
+EXCHANGE_TYPE_TEXTS = {
+    "direct": "AMQP direct exchange, as per the AMQP specification",
+    "fanout": "AMQP fanout exchange, as per the AMQP specification",
+    "headers": "AMQP headers exchange, as per the AMQP specification",
+    "topic": "AMQP topic exchange, as per the AMQP specification",
+}
+
+
+def _quote(text: str) -> str:
+    return urllib.parse.quote(text, safe="").replace("~", "%7E")
+
+
+def properties_key(routing_key: str, arguments: dict[str, Any]) -> str:
+    """How a binding is named in a path. Without arguments, RabbitMQ's (the quoted
+    key, ``~`` for an empty one); with them, the key and a digest of the arguments
+    (RabbitMQ hashes its Erlang terms; this digest is the fake's own)."""
+    if not arguments:
+        return _quote(routing_key) if routing_key else "~"
+    digest = hashlib.sha256(args_key(arguments).encode()).digest()[:16]
+    return f"{_quote(routing_key)}~{base64.urlsafe_b64encode(digest).decode().rstrip('=')}"
+
+
+def queue_type(queue: Queue) -> str:
+    if queue.log is not None:
+        return "stream"
+    return "quorum" if queue.quorum else "classic"
+
+
+def queue_view(
+    ctx: Context, queue: Queue, unacked: tuple[int, int], details: bool = False
+) -> dict[str, Any]:
+    waiting, waiting_bytes = unacked
+    ready = len(queue.log) if queue.log is not None else queue.message_count
+    view: dict[str, Any] = {
+        "arguments": dict(queue.arguments),
+        "auto_delete": queue.auto_delete,
+        "consumers": len(queue.consumers),
+        "durable": queue.durable,
+        "effective_policy_definition": {},
+        "exclusive": queue.exclusive,
+        "exclusive_consumer_tag": next((c.tag for c in queue.consumers if c.exclusive), None),
+        "message_bytes": queue.ready_bytes + waiting_bytes,
+        "message_bytes_ready": queue.ready_bytes,
+        "message_bytes_unacknowledged": waiting_bytes,
+        "messages": ready + waiting,
+        "messages_ready": ready,
+        "messages_unacknowledged": waiting,
+        "name": queue.name,
+        "node": ctx.node,
+        "operator_policy": None,
+        "policy": None,
+        "state": "running",
+        "type": queue_type(queue),
+        "vhost": queue.vhost,
+    }
+    if details:
+        view["consumer_details"] = [consumer_view(ctx, c) for c in queue.consumers]
+        view["incoming"] = []
+        view["deliveries"] = []
+    return view
+
+
+def exchange_view(vhost: str, exchange: Exchange) -> dict[str, Any]:
+    return {
+        "arguments": dict(exchange.arguments),
+        "auto_delete": exchange.auto_delete,
+        "durable": exchange.durable,
+        "internal": exchange.internal,
+        "name": exchange.name,
+        "type": exchange.type,
+        "vhost": vhost,
+    }
+
+
+def _binding(
+    vhost: str, source: str, dest: str, kind: str, key: str, arguments: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "source": source,
+        "vhost": vhost,
+        "destination": dest,
+        "destination_type": kind,
+        "routing_key": key,
+        "arguments": dict(arguments),
+        "properties_key": properties_key(key, arguments),
+    }
+
+
+def bindings(vhost: VHost) -> Iterator[dict[str, Any]]:
+    """Every binding of a vhost: the default exchange's implicit one per queue first,
+    then the declared ones by source, destination and key."""
+    for name in sorted(vhost.queues):
+        yield _binding(vhost.name, "", name, "queue", name, {})
+    declared = []
+    for exchange in vhost.exchanges.values():
+        for (dest, key, _), arguments in exchange.bindings.items():
+            kind = "queue" if isinstance(dest, Queue) else "exchange"
+            declared.append(_binding(vhost.name, exchange.name, dest.name, kind, key, arguments))
+    declared.sort(
+        key=lambda b: (b["source"], b["destination_type"], b["destination"], b["routing_key"])
+    )
+    yield from declared
+
+
+def connection_name(ctx: Context, conn: AMQPConnection) -> str:
+    return f"{conn.peer} -> {_host_port(ctx)}"
+
+
+def _host_port(ctx: Context) -> str:
+    for listener in ctx.listeners:
+        if listener.protocol == "amqp":
+            return f"{listener.host}:{listener.port}"
+    return "127.0.0.1:5672"
+
+
+def _split_peer(peer: str) -> tuple[str, int]:
+    host, _, port = peer.rpartition(":")
+    return host.strip("[]"), int(port) if port.isdigit() else 0
+
+
+def connection_view(ctx: Context, conn: AMQPConnection) -> dict[str, Any]:
+    core = conn.core
+    assert core is not None
+    peer_host, peer_port = _split_peer(conn.peer)
+    local_host, _, local_port = _host_port(ctx).rpartition(":")
+    return {
+        "auth_mechanism": conn.mechanism,
+        "channel_max": conn.channel_max,
+        "channels": len(core.channels),
+        "client_properties": _plain(core.client_properties),
+        "frame_max": conn.frame_max,
+        "host": local_host,
+        "name": connection_name(ctx, conn),
+        "node": ctx.node,
+        "peer_host": peer_host,
+        "peer_port": peer_port,
+        "port": int(local_port or 0),
+        "protocol": "AMQP 0-9-1",
+        "ssl": False,
+        "state": "blocked" if conn._blocked_sent else "running",
+        "timeout": conn.heartbeat,
+        "type": "network",
+        "user": core.user,
+        "user_who_performed_action": core.user,
+        "vhost": core.vhost_name,
+    }
+
+
+def channel_view(ctx: Context, conn: AMQPConnection, ch: Channel) -> dict[str, Any]:
+    core = conn.core
+    assert core is not None
+    peer_host, peer_port = _split_peer(conn.peer)
+    name = connection_name(ctx, conn)
+    return {
+        "confirm": ch.confirm,
+        "connection_details": {"name": name, "peer_host": peer_host, "peer_port": peer_port},
+        "consumer_count": len(ch.consumers),
+        "global_prefetch_count": ch.global_prefetch,
+        "messages_unacknowledged": len(ch.unacked),
+        "name": f"{name} ({ch.id})",
+        "node": ctx.node,
+        "number": ch.id,
+        "prefetch_count": ch.consumer_prefetch,
+        "state": "running" if ch.flow_active else "flow",
+        "transactional": ch.tx,
+        "user": core.user,
+        "user_who_performed_action": core.user,
+        "vhost": core.vhost_name,
+    }
+
+
+def consumer_view(ctx: Context, consumer: Consumer) -> dict[str, Any]:
+    ch = consumer.channel
+    core: CoreConnection = ch.conn
+    wire = next((c for c in ctx.wire_connections() if c.core is core), None)
+    name = connection_name(ctx, wire) if wire is not None else core.peer
+    peer_host, peer_port = _split_peer(wire.peer if wire is not None else "")
+    return {
+        "arguments": dict(consumer.arguments),
+        "ack_required": not consumer.no_ack,
+        "active": True,
+        "activity_status": "up",
+        "channel_details": {
+            "connection_name": name,
+            "name": f"{name} ({ch.id})",
+            "node": ctx.node,
+            "number": ch.id,
+            "peer_host": peer_host,
+            "peer_port": peer_port,
+            "user": core.user,
+        },
+        "consumer_tag": consumer.tag,
+        "exclusive": consumer.exclusive,
+        "prefetch_count": consumer.prefetch,
+        "queue": {"name": consumer.queue.name, "vhost": consumer.queue.vhost},
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
