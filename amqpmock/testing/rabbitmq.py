@@ -167,8 +167,7 @@ class RabbitMQNode:
             if not self.management_port:
                 self.management_port = free_port(self.host)
             conf += (
-                f"management.tcp.port = {self.management_port}\n"
-                f"management.tcp.ip = {self.host}\n"
+                f"management.tcp.port = {self.management_port}\nmanagement.tcp.ip = {self.host}\n"
             )
         (work / "rabbitmq.conf").write_text(conf)
         env = dict(os.environ)
