@@ -11,7 +11,7 @@ exchanges, bindings, connections, channels, consumers), ``_views`` (the JSON sha
 from __future__ import annotations
 
 from amqpmock.management import _access, _objects
-from amqpmock.management._api import Request, Response, Router, split_path
+from amqpmock.management._api import Request, Response, Router, paginate, split_path
 from amqpmock.management._context import Context, Listener
 from amqpmock.management._errors import ManagementError
 
@@ -49,7 +49,10 @@ class ManagementAPI:
             body,
             {k.lower(): v for k, v in (headers or {}).items()},
         )
-        return self.router.handle(self.context, request)
+        response = self.router.handle(self.context, request)
+        if "page" in request.query and response.status == 200 and isinstance(response.body, list):
+            return paginate(response, request.query)
+        return response
 
 
 __all__ = [

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from amqpmock.fake import NO_PASSWORD
 from amqpmock.management._api import Request, Response, Router
-from amqpmock.management._errors import bad_request, not_found, require
+from amqpmock.management._errors import ManagementError, bad_request, not_found, require
 from amqpmock.management._views import ERLANG, EXCHANGE_TYPE_TEXTS, VERSION
 
 if TYPE_CHECKING:
@@ -66,6 +66,35 @@ def overview(ctx: Context, req: Request, _: list[str]) -> Response:
                 for item in ctx.listeners
             ],
         },
+    )
+
+
+def cluster_name(ctx: Context, req: Request, _: list[str]) -> Response:
+    return Response(200, {"name": ctx.node})
+
+
+def nodes(ctx: Context, req: Request, _: list[str]) -> Response:
+    """The one node, with the fields monitoring tools check (alarms, running)."""
+    if not ctx.sees_everything():
+        raise ManagementError(401, "not_authorised", "Not monitor user")
+    blocked = ctx.broker.blocked_reason is not None
+    return Response(
+        200,
+        [
+            {
+                "name": ctx.node,
+                "type": "disc",
+                "running": True,
+                "partitions": [],
+                "mem_alarm": blocked,
+                "disk_free_alarm": False,
+                "rates_mode": "basic",
+                "exchange_types": [
+                    {"name": n, "description": EXCHANGE_TYPE_TEXTS.get(n, ""), "enabled": True}
+                    for n in sorted(ctx.broker.exchange_types)
+                ],
+            }
+        ],
     )
 
 
@@ -248,6 +277,8 @@ def aliveness(ctx: Context, req: Request, args: list[str]) -> Response:
 def register(router: Router) -> None:
     router.add("GET", "overview", overview)
     router.add("GET", "whoami", whoami)
+    router.add("GET", "cluster-name", cluster_name)
+    router.add("GET", "nodes", nodes)
     router.add("GET", "vhosts", list_vhosts)
     router.add("GET", "vhosts/*", get_vhost)
     router.add("PUT", "vhosts/*", put_vhost, admin=True)

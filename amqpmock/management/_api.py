@@ -147,3 +147,50 @@ class Router:
                 401, "not_authorised", "Not management user", {"WWW-Authenticate": REALM}
             )
         return user
+
+
+MAX_PAGE_SIZE = 500
+
+
+def paginate(response: Response, query: dict[str, str]) -> Response:
+    """A list answered a page at a time, as RabbitMQ does when asked with ``page``:
+    filtered by ``name`` (a case-insensitive substring, or a regular expression with
+    ``use_regex=true``), then cut into ``page_size`` items (at most 500)."""
+    try:
+        page = int(query.get("page", "1"))
+        size = int(query.get("page_size", "100"))
+    except ValueError:
+        return ManagementError(400, "bad_request", "invalid_pagination_parameters").response()
+    if page < 1 or size < 1 or size > MAX_PAGE_SIZE:
+        return ManagementError(400, "bad_request", "invalid_pagination_parameters").response()
+    items = list(response.body)
+    total = len(items)
+    name = query.get("name", "")
+    if name:
+        if query.get("use_regex", "false").lower() == "true":
+            try:
+                pattern = re.compile(name, re.IGNORECASE)
+            except re.error:
+                return ManagementError(400, "bad_request", "invalid_regex").response()
+            items = [i for i in items if pattern.search(str(i.get("name", "")))]
+        else:
+            items = [i for i in items if name.lower() in str(i.get("name", "")).lower()]
+    pages = max(1, -(-len(items) // size))
+    if page > pages:
+        return ManagementError(
+            400, "bad_request", f"page out of range, page count is {pages}"
+        ).response()
+    chunk = items[(page - 1) * size : page * size]
+    return Response(
+        200,
+        {
+            "filtered_count": len(items),
+            "item_count": len(chunk),
+            "items": chunk,
+            "page": page,
+            "page_count": pages,
+            "page_size": size,
+            "total_count": total,
+        },
+        response.headers,
+    )

@@ -163,8 +163,11 @@ def list_exchanges(ctx: Context, req: Request, args: list[str]) -> Response:
     return Response(200, rows)
 
 
+DEFAULT_EXCHANGE = "amq.default"  # the default exchange's name in management paths
+
+
 def _exchange(ctx: Context, vhost: str, name: str) -> Any:
-    exchange = ctx.vhost(vhost).exchanges.get(name)
+    exchange = ctx.vhost(vhost).exchanges.get("" if name == DEFAULT_EXCHANGE else name)
     if exchange is None:
         raise not_found()
     return exchange
@@ -213,8 +216,8 @@ def publish(ctx: Context, req: Request, args: list[str]) -> Response:
     vhost, name = args
     body = req.json()
     require(body, ("routing_key", "properties", "payload", "payload_encoding"))
-    if name != "":
-        _exchange(ctx, vhost, name)
+    _exchange(ctx, vhost, name)
+    name = "" if name == DEFAULT_EXCHANGE else name
     payload = str(body["payload"])
     data = base64.b64decode(payload) if body["payload_encoding"] == "base64" else payload.encode()
     props = dict(body.get("properties") or {})
