@@ -309,9 +309,11 @@ def reset(b: Broker) -> None:
     the vhosts, users and permissions are those of ``mark_baseline``."""
     for conn in list(b.connections.values()):
         conn.connection_error(ConnectionError_(320, "broker reset"))
-    users, permissions, names = b._baseline
+    users, permissions, names, policies, operator_policies = b._baseline
     b.users = dict(users)
     b.permissions = dict(permissions)
+    b.policies = dict(policies)
+    b.operator_policies = dict(operator_policies)
     b._perm_cache.clear()
     b.vhosts.clear()
     for name in names:

@@ -41,7 +41,16 @@ from amqpmock.errors import (
     ChannelError,
     ConnectionError_,
 )
-from amqpmock.fake import _api, _connection, _delivery, _exchanges, _lifetime, _publish, _queues
+from amqpmock.fake import (
+    _api,
+    _connection,
+    _delivery,
+    _exchanges,
+    _lifetime,
+    _policies,
+    _publish,
+    _queues,
+)
 from amqpmock.fake._connection import CoreConnection
 from amqpmock.fake._handlers import HANDLERS
 from amqpmock.fake._state import (
@@ -103,6 +112,9 @@ class Broker:
             self.add_user(name, password, tags=("administrator",))
             for vhost in self.vhosts:
                 self.set_permissions(name, vhost)
+        # policies and operator policies by (vhost, name)
+        self.policies: dict[tuple[str, str], _policies.Policy] = {}
+        self.operator_policies: dict[tuple[str, str], _policies.Policy] = {}
         self._baseline: tuple[Any, ...] = ()
         self.mark_baseline()
         self.connections: dict[int, CoreConnection] = {}
@@ -165,7 +177,13 @@ class Broker:
         """What ``reset`` goes back to: the users, their permissions and the vhosts as
         they are now (vhosts, users and permissions made later, e.g. over the
         management API, go at the next reset)."""
-        self._baseline = (dict(self.users), dict(self.permissions), list(self.vhosts))
+        self._baseline = (
+            dict(self.users),
+            dict(self.permissions),
+            list(self.vhosts),
+            dict(self.policies),
+            dict(self.operator_policies),
+        )
 
     def clear_permissions(self, user: str, vhost: str) -> bool:
         """Take ``user``'s permissions on ``vhost`` away; False if there were none."""
@@ -190,6 +208,9 @@ class Broker:
         del self.vhosts[name]
         for key in [k for k in self.permissions if k[1] == name]:
             del self.permissions[key]
+        for table in (self.policies, self.operator_policies):
+            for key in [k for k in table if k[0] == name]:
+                del table[key]
         self._perm_cache.clear()
 
     def authenticate(self, user: str, password: str) -> bool:
@@ -441,6 +462,12 @@ class Broker:
     _new_message = _publish.new_message
     _route = _publish.route
     _route_key = _publish.route_key
+
+    # --- policies (_policies) ---
+    set_policy = _policies.set_policy
+    clear_policy = _policies.clear_policy
+    _apply_queue_policy = _policies.apply_to_queue
+    _apply_exchange_policy = _policies.apply_to_exchange
 
     # --- message lifetime (_lifetime) ---
     _enqueue = _lifetime.enqueue

@@ -99,6 +99,8 @@ def exchange_declare(
                 internal=bool(m.internal),
                 arguments=arguments,
             )
+            if b.policies:
+                b._apply_exchange_policy(vhost.name, vhost.exchanges[name])
             b._emit("exchange_declared", exchange=vhost.exchanges[name])
         else:
             _exchange_equivalent(existing, m, vhost.name)

@@ -176,6 +176,8 @@ def queue_declare(b: Broker, ch: Channel, m: QueueMethods.Declare, p: Any, body:
                 now=now,
             )
             vhost.queues[name] = queue
+            if b.policies or b.operator_policies:
+                b._apply_queue_policy(queue)
             if queue.expires is not None or queue.message_ttl is not None:
                 b._timed[queue] = None
             b._emit("queue_declared", queue=queue)

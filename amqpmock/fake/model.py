@@ -71,13 +71,16 @@ class Exchange:
     # (destination, routing_key, args_key) -> arguments; destinations are Queue/Exchange
     bindings: dict[tuple[Any, str, str], dict[str, Any]] = field(default_factory=dict)
     predeclared: bool = False
+    policy: str | None = None  # the policy that applies (set by the broker)
+    policy_ae: str | None = None  # its alternate-exchange
 
     @property
     def alternate_exchange(self) -> str | None:
+        """The argument's, else the policy's (RabbitMQ: the argument wins)."""
         ae = self.arguments.get("alternate-exchange")
         if isinstance(ae, bytes):
             ae = ae.decode()
-        return ae if isinstance(ae, str) else None
+        return ae if isinstance(ae, str) else self.policy_ae
 
     def __hash__(self) -> int:
         return id(self)
@@ -138,25 +141,42 @@ class Queue:
         self.deleted = False
         self.last_used = now
         args = self.arguments
-        self.message_ttl: int | None = _int_arg(args, "x-message-ttl")
-        self.expires: int | None = _int_arg(args, "x-expires")
-        self.max_length: int | None = _int_arg(args, "x-max-length")
-        self.max_length_bytes: int | None = _int_arg(args, "x-max-length-bytes")
-        self.overflow: str = str_arg(args, "x-overflow") or "drop-head"
-        self.dlx: str | None = str_arg(args, "x-dead-letter-exchange")
-        self.dlrk: str | None = str_arg(args, "x-dead-letter-routing-key")
         max_priority = _int_arg(args, "x-max-priority")
         self.max_priority: int | None = min(max_priority, 255) if max_priority else None
         self.single_active = bool(args.get("x-single-active-consumer", False))
         # quorum queues: returned messages go to the back, deliveries carry
         # x-delivery-count, and x-delivery-limit dead-letters a message returned too often
         self.quorum = str_arg(args, "x-queue-type") == "quorum"
-        self.delivery_limit: int | None = (
-            _int_arg(args, "x-delivery-limit") if self.quorum else None
-        )
         # streams keep every message in a log that each consumer reads on its own
         self.log: StreamLog | None = (
             new_stream_log(args) if str_arg(args, "x-queue-type") == "stream" else None
+        )
+        # the policy that applies (set by the broker), and what it changes
+        self.policy: str | None = None
+        self.operator_policy: str | None = None
+        self.policy_definition: dict[str, Any] = {}
+        self.configure(args)
+        levels = (self.max_priority or 0) + 1
+        self._levels: list[deque[Entry]] = [deque() for _ in range(levels)]
+        self._ready_count = 0
+        self._ready_bytes = 0
+        self._next_seq = 0
+        # number of entries with an expiry, so the broker can skip queues without TTLs
+        self.timed_entries = 0
+
+    def configure(self, effective: dict[str, Any]) -> None:
+        """The limits a queue works by, from its arguments merged with its policy
+        (``effective``, ``x-`` names): TTL, expiry, length limits and overflow,
+        dead-lettering, the delivery limit."""
+        self.message_ttl: int | None = _int_arg(effective, "x-message-ttl")
+        self.expires: int | None = _int_arg(effective, "x-expires")
+        self.max_length: int | None = _int_arg(effective, "x-max-length")
+        self.max_length_bytes: int | None = _int_arg(effective, "x-max-length-bytes")
+        self.overflow: str = str_arg(effective, "x-overflow") or "drop-head"
+        self.dlx: str | None = str_arg(effective, "x-dead-letter-exchange")
+        self.dlrk: str | None = str_arg(effective, "x-dead-letter-routing-key")
+        self.delivery_limit: int | None = (
+            _int_arg(effective, "x-delivery-limit") if self.quorum else None
         )
         # no TTL, expiry, length limit or priorities: publishes take the short path
         self.plain = (
@@ -167,13 +187,6 @@ class Queue:
             and self.max_priority is None
             and self.log is None
         )
-        levels = (self.max_priority or 0) + 1
-        self._levels: list[deque[Entry]] = [deque() for _ in range(levels)]
-        self._ready_count = 0
-        self._ready_bytes = 0
-        self._next_seq = 0
-        # number of entries with an expiry, so the broker can skip queues without TTLs
-        self.timed_entries = 0
 
     def __repr__(self) -> str:
         return f"<Queue {self.name!r} ready={self._ready_count} consumers={len(self.consumers)}>"

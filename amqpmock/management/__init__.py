@@ -10,7 +10,7 @@ exchanges, bindings, connections, channels, consumers), ``_views`` (the JSON sha
 
 from __future__ import annotations
 
-from amqpmock.management import _access, _objects
+from amqpmock.management import _access, _objects, _policies
 from amqpmock.management._api import Request, Response, Router, paginate, split_path
 from amqpmock.management._context import Context, Listener
 from amqpmock.management._errors import ManagementError
@@ -21,6 +21,7 @@ def make_router() -> Router:
     router = Router()
     _access.register(router)
     _objects.register(router)
+    _policies.register(router)
     return router
 
 
