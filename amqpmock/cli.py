@@ -92,6 +92,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         vhosts=vhosts,
         exchange_types=get_plugin_manager().exchange_types(),  # x-consistent-hash, plugins'
     )
+    if args.definitions:
+        from amqpmock.management import Context, load_definitions
+
+        try:
+            load_definitions(Context(broker), args.definitions)
+        except ValueError as exc:
+            print(f"amqpmock serve: --definitions {exc}", file=sys.stderr)
+            return 2
 
     async def serve() -> None:
         async with AMQPServer(
@@ -201,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
         "printed after the AMQP URL)",
     )
     serve.add_argument("--no-http", action="store_true", help="no management HTTP API")
+    serve.add_argument(
+        "--definitions",
+        metavar="JSON",
+        help="a RabbitMQ definitions export loaded before the first connection (users, "
+        "vhosts, permissions, policies, queues, exchanges, bindings)",
+    )
     serve.add_argument(
         "--loopback-users",
         type=_loopback_users,

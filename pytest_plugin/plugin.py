@@ -94,6 +94,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "amqpmock_vhosts", "virtual hosts of the fake broker", type="linelist", default=["/"]
     )
+    parser.addini(
+        "amqpmock_definitions",
+        "a RabbitMQ definitions export (JSON, relative to the rootdir) loaded into the fake "
+        "broker before the first test: users, vhosts, permissions, policies, queues, "
+        "exchanges, bindings; every test's fresh broker starts from it",
+        default="",
+    )
     cassettes.addoption(parser)
 
 
@@ -142,6 +149,14 @@ def amqpmock_server(pytestconfig: pytest.Config) -> Iterator[object]:
         users=_users(pytestconfig),
         vhosts=[str(v) for v in pytestconfig.getini("amqpmock_vhosts")],
     )
+    definitions = str(pytestconfig.getini("amqpmock_definitions") or "")
+    if definitions:
+        from amqpmock.management import Context, load_definitions
+
+        try:
+            load_definitions(Context(broker), pytestconfig.rootpath / definitions)
+        except ValueError as exc:
+            raise pytest.UsageError(f"amqpmock_definitions: {exc}") from None
     loop = _setting(pytestconfig, "amqpmock_loop")
     if loop not in LOOP_KINDS:
         raise pytest.UsageError(

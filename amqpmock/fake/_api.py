@@ -328,3 +328,5 @@ def reset(b: Broker) -> None:
     for interceptors in list(b._interceptors.values()):
         for interceptor in list(interceptors):
             interceptor.remove()
+    for restore in list(b.after_reset):  # e.g. the queues of loaded definitions
+        restore()

@@ -50,6 +50,7 @@ from amqpmock.fake import (
     _policies,
     _publish,
     _queues,
+    passwords,
 )
 from amqpmock.fake._connection import CoreConnection
 from amqpmock.fake._handlers import HANDLERS
@@ -116,6 +117,8 @@ class Broker:
         self.policies: dict[tuple[str, str], _policies.Policy] = {}
         self.operator_policies: dict[tuple[str, str], _policies.Policy] = {}
         self._baseline: tuple[Any, ...] = ()
+        # run at the end of every reset: what a fresh broker has besides the baseline
+        self.after_reset: list[Callable[[], None]] = []
         self.mark_baseline()
         self.connections: dict[int, CoreConnection] = {}
         self._next_conn = 0
@@ -217,7 +220,7 @@ class Broker:
         known = self.users.get(user)
         if known is None or known[0] == NO_PASSWORD:
             return False
-        return known[0] is None or known[0] == password
+        return known[0] is None or passwords.matches(known[0], password)
 
     def check_vhost(self, user: str, vhost: str) -> None:
         if vhost not in self.vhosts:

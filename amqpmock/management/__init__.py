@@ -10,10 +10,37 @@ exchanges, bindings, connections, channels, consumers), ``_views`` (the JSON sha
 
 from __future__ import annotations
 
-from amqpmock.management import _access, _objects, _policies
+import json
+import os
+from pathlib import Path
+
+from amqpmock.management import _access, _definitions, _objects, _policies
 from amqpmock.management._api import Request, Response, Router, paginate, split_path
 from amqpmock.management._context import Context, Listener
 from amqpmock.management._errors import ManagementError
+
+
+def load_definitions(context: Context, path: str | os.PathLike[str]) -> None:
+    """Load a RabbitMQ definitions export (a JSON file) into the broker: what
+    ``amqpmock serve --definitions`` and the ``amqpmock_definitions`` ini setting do
+    before the first connection. Raises ValueError naming the file and the problem."""
+    file = Path(path)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"{file}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{file}: not a definitions export (a JSON object)")
+    try:
+        _definitions.load(context, data)
+    except ManagementError as exc:
+        raise ValueError(f"{file}: {exc.reason}") from None
+    # a reset keeps them: they are the broker's own from the start
+    context.broker.mark_baseline()
+    topology = {key: data.get(key) or [] for key in ("queues", "exchanges", "bindings")}
+    context.broker.after_reset.append(lambda: _definitions.load(context, topology, topology=True))
 
 
 def make_router() -> Router:
@@ -22,6 +49,7 @@ def make_router() -> Router:
     _access.register(router)
     _objects.register(router)
     _policies.register(router)
+    _definitions.register(router)
     return router
 
 
@@ -63,5 +91,6 @@ __all__ = [
     "ManagementError",
     "Request",
     "Response",
+    "load_definitions",
     "make_router",
 ]

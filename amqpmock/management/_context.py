@@ -104,8 +104,13 @@ class Context:
                     counts[key] = (count + 1, size + len(record.entry.message.body))
         return counts
 
+    def run_as_system(self, vhost: str, method: base.Frame) -> list[Command]:
+        """``method`` as the broker itself, which no permission limits (definitions)."""
+        with self.session(vhost, "", system=True) as call:
+            return call(method)
+
     @contextlib.contextmanager
-    def session(self, vhost: str, user: str) -> Iterator[Call]:
+    def session(self, vhost: str, user: str, system: bool = False) -> Iterator[Call]:
         """AMQP methods on one channel of a connection of ``user`` to ``vhost`` that
         lives for the block (closed after: unacknowledged gets go back, as RabbitMQ's
         management ``get`` leaves them); the broker's errors become the API's."""
@@ -115,6 +120,9 @@ class Context:
         b._next_conn += 1
         conn = CoreConnection(b, b._next_conn, vhost, user, {}, "management", captured.append)
         ch = conn.channels[1] = Channel(1, conn)
+        previous_system = b._system
+        if system:
+            b._system = conn  # the broker's own connection: permissions do not apply
 
         def call(
             method: base.Frame, properties: Basic.Properties | None = None, body: bytes = b""
@@ -135,6 +143,8 @@ class Context:
         try:
             yield call
         finally:
+            if system:
+                b._system = previous_system
             conn.close()
 
     def run(

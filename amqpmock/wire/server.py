@@ -134,7 +134,8 @@ class AMQPServer:
     def _url(self, scheme: str, port: int) -> str:
         user, password = "guest", "guest"
         for name, (secret, _tags) in self.broker.users.items():
-            if secret is not None:  # a user that takes any password shows its name only
+            # a user that takes any password, or has none we know, is not shown
+            if secret is not None and not secret.startswith("\x00"):
                 user, password = name, secret
                 break
         host = f"[{self.host}]" if ":" in self.host else self.host
