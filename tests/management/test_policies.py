@@ -56,6 +56,17 @@ def policies(target: Target) -> Iterator[Setter]:
         target.call("DELETE", path)
 
 
+def until(fetch: Callable[[], Any], want: Any, timeout: float = 10.0) -> Any:
+    """Poll ``fetch()`` until it gives ``want``: RabbitMQ applies a policy to existing
+    objects asynchronously (the fake at once)."""
+    deadline = time.monotonic() + timeout
+    value = fetch()
+    while value != want and time.monotonic() < deadline:
+        time.sleep(0.05)
+        value = fetch()
+    return value
+
+
 class Amqp:
     def __init__(self, url: str) -> None:
         self.conn = pika.BlockingConnection(pika.URLParameters(url))
@@ -101,7 +112,7 @@ def test_a_length_policy_on_new_and_existing_queues(
     amqp.declare(late)
     amqp.publish(late, 5)
     policies(f"{prefix}-len", f"^{prefix}\\.", {"max-length": 2})
-    time.sleep(0.3)
+    assert until(lambda: amqp.count(late), 2) == 2
     assert amqp.drain(late) == ["m3", "m4"]  # trimmed from the head when it applied
     amqp.declare(new)
     amqp.publish(new, 5)
@@ -109,24 +120,28 @@ def test_a_length_policy_on_new_and_existing_queues(
     amqp.close(late, new)
 
 
-def test_argument_and_policy_meet_at_the_lower_limit(
+def test_argument_and_policy_meet_at_the_lower_length(
     target: Target, policies: Setter, amqp: Amqp, prefix: str
 ) -> None:
-    policies(f"{prefix}-len", f"^{prefix}\\.", {"max-length": 2, "message-ttl": 0})
-    bigger, smaller = f"{prefix}.bigger", f"{prefix}.smaller"
-    amqp.declare(bigger, **{"x-max-length": 3, "x-message-ttl": 60000})
-    amqp.declare(smaller, **{"x-max-length": 1})
-    amqp.publish(bigger, 5)
-    amqp.publish(smaller, 5)
-    time.sleep(0.2)
-    assert amqp.drain(bigger) == []  # message-ttl 0 from the policy, not 60 s
-    assert amqp.drain(smaller) == []  # ttl 0 as well; and the length is the argument's 1
     policies(f"{prefix}-len", f"^{prefix}\\.", {"max-length": 2})
-    time.sleep(0.2)
+    bigger, smaller = f"{prefix}.bigger", f"{prefix}.smaller"
+    amqp.declare(bigger, **{"x-max-length": 3})
+    amqp.declare(smaller, **{"x-max-length": 1})
     amqp.publish(bigger, 5)
     amqp.publish(smaller, 5)
     assert (amqp.drain(bigger), amqp.drain(smaller)) == (["m3", "m4"], ["m4"])
     amqp.close(bigger, smaller)
+
+
+def test_argument_and_policy_meet_at_the_lower_ttl(
+    target: Target, policies: Setter, amqp: Amqp, prefix: str
+) -> None:
+    policies(f"{prefix}-ttl", f"^{prefix}\\.", {"message-ttl": 0})
+    queue = f"{prefix}.q"
+    amqp.declare(queue, **{"x-message-ttl": 60000})
+    amqp.publish(queue, 3)
+    assert until(lambda: amqp.count(queue), 0) == 0  # the policy's 0, not the 60 s
+    amqp.close(queue)
 
 
 def test_priority(target: Target, policies: Setter, amqp: Amqp, prefix: str) -> None:
@@ -138,8 +153,9 @@ def test_priority(target: Target, policies: Setter, amqp: Amqp, prefix: str) -> 
     assert len(amqp.drain(queue)) == 4
     # a higher priority set later takes over at once (equal priorities are left out:
     # which one RabbitMQ picks then depends on its table's order, undefined)
+    amqp.publish(queue, 6)
     policies(f"{prefix}-top", f"^{prefix}\\.", {"max-length": 2}, priority=9)
-    time.sleep(0.2)
+    assert until(lambda: amqp.count(queue), 2) == 2
     amqp.publish(queue, 6)
     assert len(amqp.drain(queue)) == 2
     amqp.close(queue)
@@ -176,7 +192,15 @@ def test_an_alternate_exchange_by_policy(
     policies(
         f"{prefix}-ae", f"^{prefix}-x\\.", {"alternate-exchange": target_ex}, apply_to="exchanges"
     )
-    time.sleep(0.2)
+
+    def probe() -> bool:  # a mandatory publish comes back until the policy applies
+        try:
+            amqp.ch.basic_publish(source, "nobody", b"probe", mandatory=True)
+        except pika.exceptions.UnroutableError:
+            return False
+        return amqp.drain(collected) == ["probe"]
+
+    assert until(probe, True) is True
     for n in range(2):
         amqp.ch.basic_publish(source, "nobody", f"u{n}".encode(), mandatory=True)
     assert amqp.drain(collected) == ["u0", "u1"]
