@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from amqpmock.clocks import AdjustableClock
 from amqpmock.wire.loopthread import LOOP_KINDS, run_until_stopped
 
 if TYPE_CHECKING:
@@ -47,10 +48,13 @@ def _host_port(text: str) -> tuple[str, int] | None:
 
 
 async def _start_http(srv: AMQPServer, host: str, port: int) -> None:
-    """The management HTTP API beside the AMQP listener, printed as a third line; a
-    note instead when aiohttp (the ``http`` extra) is not installed."""
+    """The management API and the control API beside the AMQP listener, their URL
+    printed on the next line; a note instead when aiohttp (the ``http`` extra) is not
+    installed."""
     try:
         from amqpmock.http import ManagementHTTP
+        from amqpmock.testing.control import ControlAPI, OnLoop
+        from amqpmock.testing.harness import BrokerFixture
     except ImportError:
         print(
             "amqpmock serve: management HTTP API off (needs aiohttp: pip install "
@@ -58,14 +62,17 @@ async def _start_http(srv: AMQPServer, host: str, port: int) -> None:
             file=sys.stderr,
         )
         return
-    print(await ManagementHTTP(srv).start(host, port), flush=True)
+    clock = srv.broker.clock
+    assert isinstance(clock, AdjustableClock)
+    control = ControlAPI(BrokerFixture(OnLoop(srv), clock))
+    print(await ManagementHTTP(srv, control=control).start(host, port), flush=True)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from amqpmock.fake import Broker
     from amqpmock.hookspecs import get_plugin_manager
     from amqpmock.wire.protocol import ConnectionSettings
-    from amqpmock.wire.server import AMQPServer, MonotonicClock
+    from amqpmock.wire.server import AMQPServer
 
     users = dict(args.user) if args.user else None
     vhosts = ["/", *(v for v in args.vhost or () if v != "/")]
@@ -87,7 +94,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"amqpmock serve: --http needs HOST:PORT, got {args.http!r}", file=sys.stderr)
         return 2
     broker = Broker(
-        MonotonicClock(),
+        AdjustableClock(),  # the control API's clock/advance moves it
         users=users,
         vhosts=vhosts,
         exchange_types=get_plugin_manager().exchange_types(),  # x-consistent-hash, plugins'

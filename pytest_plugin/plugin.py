@@ -202,21 +202,37 @@ def amqpmock_tls(amqpmock_server: object, tmp_path_factory: pytest.TempPathFacto
 
 
 @pytest.fixture(scope="session")
-def amqpmock_http(amqpmock_server: object) -> str:
-    """The session server's management HTTP API (RabbitMQ's ``/api`` paths), started on
-    first use: its ``http://127.0.0.1:PORT``. Needs aiohttp (the ``http`` extra)."""
+def _amqpmock_control(amqpmock_server: object) -> object:
+    from amqpmock.testing.control import ControlAPI
+
+    clock = amqpmock_server.clock  # type: ignore[attr-defined]
+    return ControlAPI(BrokerFixture(amqpmock_server, clock))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def amqpmock_http(amqpmock_server: object, _amqpmock_control: object) -> str:
+    """The session server's HTTP side, started on first use: RabbitMQ's management API
+    (``/api/...``) and the control API (``/amqpmock/...``), at
+    ``http://127.0.0.1:PORT``. Needs aiohttp (the ``http`` extra)."""
     from amqpmock.http import ManagementHTTP
 
-    http = ManagementHTTP(amqpmock_server.server)  # type: ignore[attr-defined]
+    http = ManagementHTTP(
+        amqpmock_server.server,  # type: ignore[attr-defined]
+        control=_amqpmock_control,  # type: ignore[arg-type]
+    )
     url: str = amqpmock_server.run(http.start())  # type: ignore[attr-defined]
     return url
 
 
 @pytest.fixture
-def amqp_management_url(amqp_broker: BrokerFixture, amqpmock_http: str) -> str:
-    """The management HTTP API of this test's fresh broker, with the broker's
-    credentials: ``http://guest:guest@127.0.0.1:PORT`` (vhosts, users and permissions
-    made through it are gone at the next test, like everything else)."""
+def amqp_management_url(
+    amqp_broker: BrokerFixture, amqpmock_http: str, _amqpmock_control: object
+) -> str:
+    """The management HTTP API (``/api/...``) and the control API (``/amqpmock/...``)
+    of this test's fresh broker, with the broker's credentials:
+    ``http://guest:guest@127.0.0.1:PORT`` (vhosts, users and permissions made through
+    it are gone at the next test, like everything else)."""
+    _amqpmock_control.fixture = amqp_broker  # type: ignore[attr-defined]
     parts = urlsplit(amqp_broker.url)
     userinfo = parts.netloc.rpartition("@")[0]
     return f"http://{userinfo}@{urlsplit(amqpmock_http).netloc}"

@@ -9,11 +9,11 @@ attaches to. Nothing here decides what an answer is.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
-from amqpmock.management import Context, Listener, ManagementAPI
+from amqpmock.management import Context, Listener, ManagementAPI, Response
 
 if TYPE_CHECKING:
     from amqpmock.wire.server import AMQPServer
@@ -22,14 +22,29 @@ if TYPE_CHECKING:
 _HEADERS = {"Server": "amqpmock", "Vary": "origin"}
 
 
+class Handler(Protocol):
+    """What answers a path prefix (the management API, the control API)."""
+
+    def handle(
+        self,
+        method: str,
+        raw_path: str,
+        query: dict[str, str] | None = ...,
+        body: bytes = ...,
+        headers: dict[str, str] | None = ...,
+    ) -> Response: ...
+
+
 class ManagementHTTP:
     """``await ManagementHTTP(server).start(host, port)`` -> ``http://host:port``; the
-    AMQP server's ``stop()`` stops it too."""
+    AMQP server's ``stop()`` stops it too. ``control``: what answers ``/amqpmock/...``
+    (``amqpmock.testing.control.ControlAPI``, given by whoever starts it)."""
 
-    def __init__(self, server: AMQPServer) -> None:
+    def __init__(self, server: AMQPServer, control: Handler | None = None) -> None:
         self.server = server
         self.context = Context(server.broker, server.switchboard)
         self.api = ManagementAPI(self.context)
+        self.control = control
         self._runner: web.AppRunner | None = None
         self.host = ""
         self.port = 0
@@ -42,6 +57,8 @@ class ManagementHTTP:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/api{tail:.*}", self._handle)
+        if self.control is not None:
+            app.router.add_route("*", "/amqpmock/{tail:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -69,7 +86,10 @@ class ManagementHTTP:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         self._refresh_listeners()
-        answer = self.api.handle(
+        handler: Handler = self.api
+        if self.control is not None and request.raw_path.startswith("/amqpmock/"):
+            handler = self.control
+        answer = handler.handle(
             request.method,
             request.raw_path,
             dict(request.query),

@@ -91,6 +91,8 @@ __all__ = [
     "ManagementError",
     "Request",
     "Response",
+    "Router",
     "load_definitions",
     "make_router",
+    "split_path",
 ]

@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from amqpmock.testing.harness import BrokerFixture
-
-NODE_DIR = Path(__file__).parent / "node"
-
-
-@pytest.fixture(scope="module")
-def node_client() -> Path:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        raise RuntimeError(
-            "node and npm are needed for this test (Debian: apt-get install nodejs npm)"
-        )
-    if not (NODE_DIR / "node_modules" / "amqplib").exists():
-        subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, timeout=300
-        )
-    return NODE_DIR / "client.js"
 
 
 def test_amqplib_publish_consume_requeue_rpc_and_errors(
-    node_client: Path, amqp_broker: BrokerFixture
+    node_dir: Path, amqp_broker: BrokerFixture
 ) -> None:
     proc = subprocess.run(
-        ["node", str(node_client), amqp_broker.url],
+        ["node", str(node_dir / "client.js"), amqp_broker.url],
         capture_output=True,
         text=True,
         timeout=60,

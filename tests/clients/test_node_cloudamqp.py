@@ -5,31 +5,15 @@ a reserved "0" where RabbitMQ sends an empty string)."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from amqpmock.testing.harness import BrokerFixture
 from amqpmock.testing.rabbitmq import RabbitMQNode
 
 NODE_DIR = Path(__file__).parent / "node"
 SCRIPT = NODE_DIR / "cloudamqp_client.mjs"
-
-
-@pytest.fixture(scope="module")
-def node_ready() -> None:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        raise RuntimeError(
-            "node and npm are needed for this test (Debian: apt-get install nodejs npm)"
-        )
-    if not (NODE_DIR / "node_modules" / "@cloudamqp" / "amqp-client").exists():
-        subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, timeout=300
-        )
 
 
 def transcript(url: str) -> dict[str, Any]:
@@ -42,7 +26,7 @@ def transcript(url: str) -> dict[str, Any]:
 
 
 def test_the_same_transcript_on_the_fake_and_on_rabbitmq(
-    node_ready: None, rabbitmq_node: RabbitMQNode, amqp_broker: BrokerFixture
+    node_dir: Path, rabbitmq_node: RabbitMQNode, amqp_broker: BrokerFixture
 ) -> None:
     fake = transcript(amqp_broker.url)
     real = transcript(rabbitmq_node.url)

@@ -1,0 +1,261 @@
+"""The control API: what the ``amqp_broker`` fixture offers Python tests, over HTTP for
+tests in any language, under ``/amqpmock/`` beside the management API's ``/api/``.
+
+Every call goes to a ``BrokerFixture`` (reset, the clock, injected messages, traffic
+records, RPC stubs): the same implementation, not a second one. It runs on the
+server's loop, where the fixture's calls run inline. Credentials as for the management
+API (HTTP basic auth, a user with the ``management`` tag or higher).
+
+    POST   /amqpmock/reset
+    POST   /amqpmock/clock/advance          {"seconds": 30}
+    POST   /amqpmock/publish                {"exchange": "", "routing_key": "q",
+                                             "body": "text" | {...}, "properties": {...}}
+    GET    /amqpmock/records/EVENT          ?exchange=&routing_key=&queue=
+           (EVENT: published, delivered, acked, nacked, returned, dead_lettered)
+    GET    /amqpmock/queues/NAME/messages   ready messages, not taken
+    POST   /amqpmock/stubs                  {"exchange": "x", "routing_key": "k",
+                                             "returns": value | "raises": {"class": "E",
+                                             "message": "..."} | "sequence": [...],
+                                             "delay": 2.5}
+    GET    /amqpmock/stubs/ID               the stub and the calls it answered
+    DELETE /amqpmock/stubs/ID
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+from typing import Any
+
+from pamqp.commands import Basic
+
+from amqpmock.fake.model import Message
+from amqpmock.management import Context, Request, Response, Router, split_path
+from amqpmock.management._context import property_table
+from amqpmock.management._errors import ManagementError, bad_request, not_found, require
+from amqpmock.testing.harness import BrokerFixture
+from amqpmock.testing.inspection import Record
+from amqpmock.testing.rpc import RPCCall, RPCStub
+
+EVENTS = ("published", "delivered", "acked", "nacked", "returned", "dead_lettered")
+PREFIX = "/amqpmock/"
+
+
+def message_data(message: Message) -> dict[str, Any]:
+    """A message as JSON: its body as text (and parsed, when it is JSON) or base64."""
+    data: dict[str, Any] = {
+        "exchange": message.exchange,
+        "routing_key": message.routing_key,
+        "properties": _plain(property_table(message.properties)),
+    }
+    try:
+        text = message.body.decode("utf-8")
+    except UnicodeDecodeError:
+        data["body_base64"] = base64.b64encode(message.body).decode()
+        return data
+    data["body"] = text
+    with contextlib.suppress(ValueError):
+        data["json"] = json.loads(text)
+    return data
+
+
+def record_data(record: Record) -> dict[str, Any]:
+    data = message_data(record.message)
+    data["event"] = record.event
+    for key in ("queues", "queue", "consumer", "delivery_tag", "redelivered", "requeue", "reason"):
+        value = getattr(record, key)
+        if value not in (None, []) or (key == "queues" and record.event == "published"):
+            data[key] = value
+    return data
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def _error(spec: Any) -> BaseException:
+    """``{"class": "ValueError", "message": "..."}`` -> an exception of that name (RPC
+    conventions send the class name and message to the caller)."""
+    if not isinstance(spec, dict) or "class" not in spec:
+        raise bad_request('"raises" needs {"class": NAME, "message": TEXT}')
+    cls: type[Exception] = type(str(spec["class"]), (Exception,), {})
+    return cls(str(spec.get("message", "")))
+
+
+def _call_data(call: RPCCall) -> dict[str, Any]:
+    return {
+        "exchange": call.exchange,
+        "routing_key": call.routing_key,
+        "payload": _plain(call.payload),
+        "method": call.method,
+        "args": _plain(call.args),
+        "result": _plain(call.result),
+        "error": None if call.error is None else f"{type(call.error).__name__}: {call.error}",
+    }
+
+
+class OnLoop:
+    """A server seen from its own loop (``amqpmock serve``): the fixture's calls run
+    inline, as they do when the HTTP handler is already on the server's thread."""
+
+    def __init__(self, server: Any) -> None:
+        self.url: str = server.url
+        self.broker = server.broker
+
+    def call(self, fn: Any) -> Any:
+        return fn()
+
+
+class ControlAPI:
+    """``handle(method, raw_path, query, body, headers)`` for ``/amqpmock/...``.
+    ``fixture`` may be swapped (the pytest plugin points it at each test's own)."""
+
+    def __init__(self, fixture: BrokerFixture) -> None:
+        self.fixture = fixture
+        self.context = Context(fixture.broker)
+        self.stubs: dict[int, RPCStub] = {}
+        self._next_stub = 0
+        self.router = Router()
+        add = self.router.add
+        add("POST", "reset", self._reset)
+        add("POST", "clock/advance", self._advance)
+        add("POST", "publish", self._publish)
+        add("GET", "records/*", self._records)
+        add("GET", "queues/*/messages", self._messages)
+        add("POST", "stubs", self._add_stub)
+        add("GET", "stubs/*", self._stub)
+        add("DELETE", "stubs/*", self._remove_stub)
+
+    def handle(
+        self,
+        method: str,
+        raw_path: str,
+        query: dict[str, str] | None = None,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        path = raw_path.split("?", 1)[0]
+        if not path.startswith(PREFIX):
+            return ManagementError(404, "Object Not Found", "Not Found").response()
+        segments = split_path("/api/" + path[len(PREFIX) :])
+        request = Request(
+            method.upper(),
+            segments or [],
+            dict(query or {}),
+            body,
+            {k.lower(): v for k, v in (headers or {}).items()},
+        )
+        return self.router.handle(self.context, request)
+
+    # --- handlers ----------------------------------------------------------------
+
+    def _reset(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        for stub in self.stubs.values():
+            stub.stop()
+        self.stubs.clear()
+        self.fixture.reset()
+        return Response(204)
+
+    def _advance(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        body = req.json()
+        require(body, ("seconds",))
+        seconds = body["seconds"]
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            raise bad_request("seconds: a number of seconds, 0 or more")
+        self.fixture.advance(float(seconds))
+        return Response(200, {"offset": self.fixture.clock.offset})
+
+    def _publish(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        body = req.json()
+        require(body, ("routing_key",))
+        properties = body.get("properties") or {}
+        if not isinstance(properties, dict):
+            raise bad_request("properties: expected an object")
+        if "type" in properties:
+            properties["message_type"] = properties.pop("type")
+        try:
+            props = Basic.Properties(**properties) if properties else None
+        except TypeError as exc:
+            raise bad_request(f"properties: {exc}") from None
+        payload = body.get("body", "")
+        if "body_base64" in body:
+            payload = base64.b64decode(str(body["body_base64"]))
+        queues = self.fixture.publish(
+            str(body.get("exchange", "")), str(body["routing_key"]), payload, props
+        )
+        return Response(200, {"queues": queues})
+
+    def _records(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        event = args[0]
+        if event not in EVENTS:
+            raise not_found()
+        records = getattr(self.fixture, event)
+        criteria = {
+            k: v for k, v in req.query.items() if k in ("exchange", "routing_key", "queue")
+        }
+        if criteria:
+            records = records.filter(**criteria)
+        return Response(200, [record_data(r) for r in records])
+
+    def _messages(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        queue = ctx.broker.vhosts["/"].queues.get(args[0])
+        if queue is None:
+            raise not_found()
+        return Response(200, [message_data(m) for m in self.fixture.messages(args[0])])
+
+    def _add_stub(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        body = req.json()
+        require(body, ("exchange", "routing_key"))
+        stub = self.fixture.rpc_stub(str(body["exchange"]), str(body["routing_key"]))
+        if "delay" in body:
+            stub.delay(float(body["delay"]))
+        if "sequence" in body:
+            values = body["sequence"]
+            if not isinstance(values, list):
+                raise bad_request("sequence: expected a list")
+            stub.sequence(
+                *(
+                    _error(v["raises"]) if isinstance(v, dict) and set(v) == {"raises"} else v
+                    for v in values
+                )
+            )
+        if "raises" in body:
+            stub.raises(_error(body["raises"]))
+        elif "returns" in body:
+            stub.returns(body["returns"])
+        self._next_stub += 1
+        self.stubs[self._next_stub] = stub
+        return Response(201, {"id": self._next_stub})
+
+    def _stub_of(self, text: str) -> tuple[int, RPCStub]:
+        if not text.isdigit() or int(text) not in self.stubs:
+            raise not_found()
+        return int(text), self.stubs[int(text)]
+
+    def _stub(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        number, stub = self._stub_of(args[0])
+        return Response(
+            200,
+            {
+                "id": number,
+                "exchange": stub.exchange,
+                "routing_key": stub.routing_key,
+                "call_count": stub.call_count,
+                "calls": [_call_data(c) for c in stub.calls],
+            },
+        )
+
+    def _remove_stub(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        number, stub = self._stub_of(args[0])
+        stub.stop()
+        del self.stubs[number]
+        return Response(204)
