@@ -55,6 +55,7 @@ async def _start_http(srv: AMQPServer, host: str, port: int) -> None:
         from amqpmock.http import ManagementHTTP
         from amqpmock.testing.control import ControlAPI, OnLoop
         from amqpmock.testing.harness import BrokerFixture
+        from amqpmock.view.live import LivePage
     except ImportError:
         print(
             "amqpmock serve: management HTTP API off (needs aiohttp: pip install "
@@ -64,8 +65,9 @@ async def _start_http(srv: AMQPServer, host: str, port: int) -> None:
         return
     clock = srv.broker.clock
     assert isinstance(clock, AdjustableClock)
-    control = ControlAPI(BrokerFixture(OnLoop(srv), clock))
-    print(await ManagementHTTP(srv, control=control).start(host, port), flush=True)
+    http = ManagementHTTP(srv)
+    http.control = LivePage(ControlAPI(BrokerFixture(OnLoop(srv), clock)), http.context)
+    print(await http.start(host, port), flush=True)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

@@ -212,14 +212,13 @@ def _amqpmock_control(amqpmock_server: object) -> object:
 @pytest.fixture(scope="session")
 def amqpmock_http(amqpmock_server: object, _amqpmock_control: object) -> str:
     """The session server's HTTP side, started on first use: RabbitMQ's management API
-    (``/api/...``) and the control API (``/amqpmock/...``), at
+    (``/api/...``), the control API (``/amqpmock/...``) and the live page (``/``), at
     ``http://127.0.0.1:PORT``. Needs aiohttp (the ``http`` extra)."""
     from amqpmock.http import ManagementHTTP
+    from amqpmock.view.live import LivePage
 
-    http = ManagementHTTP(
-        amqpmock_server.server,  # type: ignore[attr-defined]
-        control=_amqpmock_control,  # type: ignore[arg-type]
-    )
+    http = ManagementHTTP(amqpmock_server.server)  # type: ignore[attr-defined]
+    http.control = LivePage(_amqpmock_control, http.context)  # type: ignore[arg-type]
     url: str = amqpmock_server.run(http.start())  # type: ignore[attr-defined]
     return url
 

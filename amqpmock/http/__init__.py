@@ -59,6 +59,8 @@ class ManagementHTTP:
         app.router.add_route("*", "/api{tail:.*}", self._handle)
         if self.control is not None:
             app.router.add_route("*", "/amqpmock/{tail:.*}", self._handle)
+            app.router.add_route("GET", "/", self._handle)
+            app.router.add_route("GET", "/favicon.ico", self._handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -87,7 +89,7 @@ class ManagementHTTP:
         body = await request.read()
         self._refresh_listeners()
         handler: Handler = self.api
-        if self.control is not None and request.raw_path.startswith("/amqpmock/"):
+        if self.control is not None and not request.raw_path.startswith("/api"):
             handler = self.control
         answer = handler.handle(
             request.method,
@@ -99,6 +101,8 @@ class ManagementHTTP:
         headers = {**_HEADERS, **answer.headers}
         if answer.body is None:
             return web.Response(status=answer.status, headers=headers)
+        if isinstance(answer.body, str) and "Content-Type" in answer.headers:
+            return web.Response(status=answer.status, body=answer.body.encode(), headers=headers)
         return web.Response(
             status=answer.status,
             body=answer.encoded(),

@@ -172,3 +172,19 @@ def test_pages_inline_exactly_the_asset_files(path: Path) -> None:
     assert re.findall(r"<style>(.*?)</style>", head, flags=re.S) == ["\n" + asset("diagram.css")]
     assert re.findall(r"<script>(.*?)</script>", body, flags=re.S) == ["\n" + asset("diagram.js")]
     assert "<script" not in head and "<link" not in page and " src=" not in page
+
+
+def test_the_live_page_script_passes_node_check() -> None:
+    with as_file(ASSETS / "live.js") as path:
+        result = node_check(path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_live_page_inlines_its_assets_and_loads_nothing() -> None:
+    from amqpmock.view.live import page
+
+    html = page()
+    selectors = [selector for selector, _ in css_rules(asset("live.css"))]
+    assert "td.num" in selectors and "section.wide" in selectors
+    assert asset("live.js") in html and asset("live.css") in html
+    assert "<link" not in html and " src=" not in html
