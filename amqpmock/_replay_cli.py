@@ -37,6 +37,7 @@ def _names(value: str) -> tuple[str, ...]:
 
 
 def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
+    from amqpmock._http_cli import add_http_arguments
     from amqpmock.cli import user_argument
 
     parser.add_argument("--cassette", required=True, metavar="PATH", help="the cassette file")
@@ -80,6 +81,7 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="exit 0 even when recorded interactions were never played",
     )
+    add_http_arguments(parser)
     parser.add_argument(
         "--allow-incomplete",
         action="store_true",
@@ -107,11 +109,13 @@ def recorded_logins(cassette: Cassette) -> tuple[set[str], set[str]]:
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    from amqpmock._http_cli import http_address, start_http
     from amqpmock.cassette import CassetteError, incomplete_problem, load_cassette
+    from amqpmock.clocks import AdjustableClock
     from amqpmock.fake import Broker
     from amqpmock.hookspecs import get_plugin_manager
     from amqpmock.replay import DEFAULT_MATCH_ON, ReplayEngine, ReplayError
-    from amqpmock.wire.server import AMQPServer, MonotonicClock
+    from amqpmock.wire.server import AMQPServer
 
     try:
         cassette = load_cassette(args.cassette)
@@ -127,7 +131,7 @@ def run_replay(args: argparse.Namespace) -> int:
             print(f"amqpmock replay: warning: {problem}; replaying it anyway", file=sys.stderr)
         users, vhosts = recorded_logins(cassette)
         broker = Broker(
-            MonotonicClock(),
+            AdjustableClock(),  # the control API's clock/advance moves it
             vhosts=sorted(vhosts | {"/"}),
             exchange_types=get_plugin_manager().exchange_types(),
         )
@@ -151,10 +155,17 @@ def run_replay(args: argparse.Namespace) -> int:
         print(f"amqpmock replay: {exc}", file=sys.stderr)
         return 1
     host, port = args.listen
+    try:
+        http = http_address(args)
+    except ValueError as exc:
+        print(f"amqpmock replay: {exc}", file=sys.stderr)
+        return 2
 
     async def serve() -> None:
         async with AMQPServer(broker, host=host, port=port) as srv:
             print(srv.url, flush=True)
+            if http is not None:
+                await start_http(srv, *http)
             await srv.serve_forever()
 
     run_until_stopped(serve())

@@ -14,13 +14,10 @@ import importlib
 import ssl
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
+from amqpmock._http_cli import add_http_arguments, http_address, start_http
 from amqpmock.clocks import AdjustableClock
 from amqpmock.wire.loopthread import LOOP_KINDS, run_until_stopped
-
-if TYPE_CHECKING:
-    from amqpmock.wire.server import AMQPServer
 
 __all__ = ["build_parser", "main"]
 
@@ -38,36 +35,6 @@ def _loopback_users(value: str) -> frozenset[str]:
     if value.strip().lower() == "none":
         return frozenset()
     return frozenset(name.strip() for name in value.split(",") if name.strip())
-
-
-def _host_port(text: str) -> tuple[str, int] | None:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        return None
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
-async def _start_http(srv: AMQPServer, host: str, port: int) -> None:
-    """The management API and the control API beside the AMQP listener, their URL
-    printed on the next line; a note instead when aiohttp (the ``http`` extra) is not
-    installed."""
-    try:
-        from amqpmock.http import ManagementHTTP
-        from amqpmock.testing.control import ControlAPI, OnLoop
-        from amqpmock.testing.harness import BrokerFixture
-        from amqpmock.view.live import LivePage
-    except ImportError:
-        print(
-            "amqpmock serve: management HTTP API off (needs aiohttp: pip install "
-            "'amqpmock[http]')",
-            file=sys.stderr,
-        )
-        return
-    clock = srv.broker.clock
-    assert isinstance(clock, AdjustableClock)
-    http = ManagementHTTP(srv)
-    http.control = LivePage(ControlAPI(BrokerFixture(OnLoop(srv), clock)), http.context)
-    print(await http.start(host, port), flush=True)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -91,9 +58,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             print(f"amqpmock serve: cannot load the TLS certificate: {exc}", file=sys.stderr)
             return 2
 
-    http = None if args.no_http else _host_port(args.http)
-    if http is None and not args.no_http:
-        print(f"amqpmock serve: --http needs HOST:PORT, got {args.http!r}", file=sys.stderr)
+    try:
+        http = http_address(args)
+    except ValueError as exc:
+        print(f"amqpmock serve: {exc}", file=sys.stderr)
         return 2
     broker = Broker(
         AdjustableClock(),  # the control API's clock/advance moves it
@@ -123,7 +91,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             if srv.tls_url:
                 print(srv.tls_url, flush=True)
             if http is not None:
-                await _start_http(srv, *http)
+                await start_http(srv, *http)
             await srv.serve_forever()
 
     run_until_stopped(serve(), args.loop)
@@ -210,14 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--tls-port", type=int, default=5671, help="amqps port (default 5671; 0: any free port)"
     )
-    serve.add_argument(
-        "--http",
-        default="127.0.0.1:0",
-        metavar="HOST:PORT",
-        help="the management HTTP API (RabbitMQ's paths; default a free loopback port, "
-        "printed after the AMQP URL)",
-    )
-    serve.add_argument("--no-http", action="store_true", help="no management HTTP API")
+    add_http_arguments(serve)
     serve.add_argument(
         "--definitions",
         metavar="JSON",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pika
@@ -181,3 +183,31 @@ def test_replay_reports_mismatches_and_unplayed_unless_allowed(tmp_path: Path) -
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+def test_replay_serves_the_management_and_control_apis(tmp_path: Path) -> None:
+    path = tmp_path / "flow.yaml"
+    path.write_text(CASSETTE)
+    proc = replay(path)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        http = proc.stdout.readline().strip()
+        assert http.startswith("http://127.0.0.1:")
+        token = base64.b64encode(b"guest:guest").decode()
+
+        def get(path: str) -> object:
+            request = urllib.request.Request(http + path)
+            request.add_header("Authorization", f"Basic {token}")
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                return json.loads(answer.read())
+
+        conn = pika.BlockingConnection(pika.URLParameters(url))
+        conn.channel().basic_publish("", "nobody", b"seen over http")
+        conn.close()
+        published = get("/amqpmock/records/published")
+        assert isinstance(published, list)
+        assert [r["body"] for r in published if r["routing_key"] == "nobody"] == ["seen over http"]
+        assert get("/api/whoami") == {"name": "guest", "tags": ["administrator"]}
+    finally:
+        stop(proc)
