@@ -254,6 +254,83 @@ def test_queues_exchanges_bindings_publish_and_get(target: Target, vhost: str) -
     assert target.call("DELETE", f"/api/exchanges/{v}/events").status == 204
 
 
+def test_binding_location_and_properties_key(target: Target, vhost: str) -> None:
+    """A new binding's Location (what nameko's ``rabbit_manager.create_queue_binding``
+    gets back): its URL relative to the request's path, the destination and the
+    properties key quoted once more. The properties key is RabbitMQ's quote_plus (a
+    space is "+", "~" is "%7E"), and a path's segment is read as RabbitMQ reads it."""
+    v = q(vhost)
+    for queue in ("inbox", "my q"):
+        assert target.call("PUT", f"/api/queues/{v}/{q(queue)}", {}).status == 201
+    made = {}
+    for queue, key in (
+        ("inbox", "k"),
+        ("inbox", "order.#"),
+        ("inbox", "a b"),
+        ("inbox", "x+y"),
+        ("inbox", "p~q"),
+        ("inbox", ""),
+        ("my q", "p"),
+    ):
+        bound = target.call(
+            "POST", f"/api/bindings/{v}/e/amq.topic/q/{q(queue)}", {"routing_key": key}
+        )
+        made[queue, key] = (bound.status, bound.headers.get("location"))
+    assert made == {
+        ("inbox", "k"): (201, "inbox/k"),
+        ("inbox", "order.#"): (201, "inbox/order.%2523"),
+        ("inbox", "a b"): (201, "inbox/a%2Bb"),
+        ("inbox", "x+y"): (201, "inbox/x%252By"),
+        ("inbox", "p~q"): (201, "inbox/p%257Eq"),
+        ("inbox", ""): (201, "inbox/~"),
+        ("my q", "p"): (201, "my+q/p"),
+    }
+    listed = {
+        (b["source"], b["destination"], b["routing_key"]): b["properties_key"]
+        for b in target.call("GET", f"/api/bindings/{v}").body
+    }
+    assert listed == {
+        ("", "inbox", "inbox"): "inbox",
+        ("", "my q", "my q"): "my+q",
+        ("amq.topic", "inbox", "k"): "k",
+        ("amq.topic", "inbox", "order.#"): "order.%23",
+        ("amq.topic", "inbox", "a b"): "a+b",
+        ("amq.topic", "inbox", "x+y"): "x%2By",
+        ("amq.topic", "inbox", "p~q"): "p%7Eq",
+        ("amq.topic", "inbox", ""): "~",
+        ("amq.topic", "my q", "p"): "p",
+    }
+    found = {
+        segment: target.call("GET", f"/api/bindings/{v}/e/amq.topic/q/inbox/{segment}").status
+        for segment in (
+            "a+b",
+            "a%20b",
+            "a%2Bb",
+            "x%2By",
+            "x%252By",
+            "order.%23",
+            "order.%2523",
+            "p~q",
+            "p%7Eq",
+            "p%257Eq",
+            "~",
+        )
+    }
+    assert found == {
+        "a+b": 200,
+        "a%20b": 200,
+        "a%2Bb": 200,
+        "x%2By": 404,
+        "x%252By": 200,
+        "order.%23": 200,
+        "order.%2523": 200,
+        "p~q": 404,
+        "p%7Eq": 404,
+        "p%257Eq": 200,
+        "~": 200,
+    }
+
+
 def test_counts_consumers_and_connections(target: Target) -> None:
     name = unique("counted")
     params = pika.URLParameters(target.amqp_url)
@@ -327,7 +404,13 @@ def test_deleting_a_vhost_closes_its_connections(target: Target) -> None:
     assert caught.value.reply_code == 320
     observed: Answer = target.call("GET", f"/api/vhosts/{q(vhost)}")
     assert observed.status == 404
-    assert caught.value.reply_text == f"CONNECTION_FORCED - vhost '{vhost}' is deleted"
+    # RabbitMQ's text depends on which of its processes closes the connection first
+    # ("is down" when the vhost's supervisor goes before the deletion is tracked); the
+    # fake always says "is deleted"
+    assert caught.value.reply_text in (
+        f"CONNECTION_FORCED - vhost '{vhost}' is deleted",
+        f"CONNECTION_FORCED - vhost '{vhost}' is down",
+    )
 
 
 EDGES: list[tuple[str, str, str, Any, tuple[int, Any]]] = [

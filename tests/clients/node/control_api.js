@@ -59,13 +59,21 @@ async function main() {
   assert.deepEqual(injected.body, { queues: ["orders"] });
   out.quote = await handled;
 
-  // 4. assertions on what the worker did, read back through the control API
-  const published = await control("GET", "records/published?exchange=events");
-  out.published = published.body.map((r) => ({ routing_key: r.routing_key, json: r.json }));
+  // 4. assertions on what the worker did, read back through the control API (amqplib
+  // writes asynchronously: wait until the broker has seen the publish and the ack)
+  const until = async (path, count) => {
+    const deadline = Date.now() + 10000;
+    for (;;) {
+      const answer = await control("GET", path);
+      if (answer.body.length >= count || Date.now() > deadline) return answer.body;
+      await new Promise((wake) => setTimeout(wake, 50));
+    }
+  };
+  const published = await until("records/published?exchange=events", 1);
+  out.published = published.map((r) => ({ routing_key: r.routing_key, json: r.json }));
   const calls = await control("GET", `stubs/${stub.body.id}`);
   out.stub = { call_count: calls.body.call_count, payload: calls.body.calls[0].payload };
-  const acked = await control("GET", "records/acked?queue=orders");
-  out.acked = acked.body.length;
+  out.acked = (await until("records/acked?queue=orders", 1)).length;
   await conn.close();
   process.stdout.write(JSON.stringify(out));
 }
