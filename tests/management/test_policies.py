@@ -328,3 +328,30 @@ def test_what_a_bad_policy_gets(
     path = f"/api/{'operator-policies' if operator else 'policies'}/%2F/{prefix}-bad"
     answer = target.call("PUT", path, body)
     assert (answer.status, answer.body) == (400, {"error": "bad_request", "reason": reason})
+
+
+def test_overflow_and_expires_by_policy(
+    target: Target, policies: Setter, amqp: Amqp, prefix: str
+) -> None:
+    capped, by_arg, idle = f"{prefix}.capped", f"{prefix}.by-arg", f"{prefix}.idle"
+    policies(f"{prefix}-cap", f"^{prefix}\\.", {"max-length": 1, "overflow": "reject-publish"})
+    amqp.declare(capped)
+    amqp.declare(by_arg, **{"x-overflow": "drop-head"})  # the argument wins
+    outcomes = []
+    for queue in (capped, capped, by_arg, by_arg):
+        try:
+            amqp.ch.basic_publish("", queue, queue.encode())
+            outcomes.append("acked")
+        except pika.exceptions.NackError:
+            outcomes.append("nacked")
+    assert outcomes == ["acked", "nacked", "acked", "acked"]
+    assert (amqp.count(capped), amqp.count(by_arg)) == (1, 1)
+    policies(f"{prefix}-idle", f"^{prefix}\\.idle$", {"expires": 1000}, priority=1)
+    amqp.declare(idle)
+
+    def idle_exists() -> bool:
+        return target.call("GET", f"/api/queues/%2F/{idle}").status == 200
+
+    assert idle_exists()
+    assert until(idle_exists, False) is False  # unused for a second: gone
+    amqp.close(capped, by_arg)
