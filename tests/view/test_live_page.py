@@ -55,7 +55,7 @@ def test_the_page_follows_the_broker_live(
             ch.basic_publish("", "live.orders", f'{{"order": {n}}}'.encode())
         # the page polls: the count changes without a reload
         page.wait_for_function(
-            "document.querySelector('#queues tr[data-row=\"live.orders\"] "
+            'document.querySelector(\'#queues tr[data-row="live.orders"] '
             "td[data-field=\"messages_ready\"]').textContent === '3'",
             timeout=10_000,
         )
