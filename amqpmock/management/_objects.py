@@ -283,14 +283,28 @@ def post_binding(ctx: Context, req: Request, args: list[str]) -> Response:
         else Exchange.Bind(destination=dest, source=source, routing_key=key, arguments=arguments)
     )
     ctx.run(vhost, req.user, method)
-    return Response(201, headers={"Location": properties_key(key, arguments)})
+    # RabbitMQ's Location: the new binding's URL relative to the request's path (the
+    # destination's segment and the properties key, each quote_plus'ed again)
+    location = "/".join(
+        urllib.parse.quote_plus(part, safe="") for part in (dest, properties_key(key, arguments))
+    )
+    return Response(201, headers={"Location": location})
 
 
 def _one_binding(ctx: Context, args: list[str]) -> dict[str, Any]:
     vhost, source, letter, dest, props = args
+    # the segment (percent-decoded once) read as RabbitMQ reads it: "KEY" or
+    # "KEY~ARGS-DIGEST", KEY unquoted with "+" as a space (rabbit_mgmt_wm_binding)
+    tokens = props.split("~")
+    if len(tokens) > 1 and tokens[-1] == "":
+        tokens.pop()
+    if len(tokens) > 2:
+        raise not_found()
+    key = urllib.parse.unquote_plus(tokens[0])
+    digest = urllib.parse.unquote(tokens[1]) if len(tokens) == 2 else None
     for row in _between(ctx, vhost, source, _kind(letter), dest):
-        # the path's segment arrives percent-decoded: compare with the decoded key
-        if urllib.parse.unquote(row["properties_key"]) == props:
+        row_digest = row["properties_key"].split("~", 1)[1] if row["arguments"] else None
+        if row["routing_key"] == key and row_digest == digest:
             return row
     raise not_found()
 

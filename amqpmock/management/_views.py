@@ -32,7 +32,8 @@ EXCHANGE_TYPE_TEXTS = {
 
 
 def _quote(text: str) -> str:
-    return urllib.parse.quote(text, safe="").replace("~", "%7E")
+    # RabbitMQ's quote_plus (a space is "+"), then "~" as "%7E"
+    return urllib.parse.quote_plus(text, safe="").replace("~", "%7E")
 
 
 def properties_key(routing_key: str, arguments: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 NODE_DIR = Path(__file__).parent / "node"
-PACKAGES = ("amqplib", "@cloudamqp/amqp-client")
+PACKAGES = ("amqplib", "@cloudamqp/amqp-client", "rascal")
 
 
 @pytest.fixture(scope="session")
