@@ -24,7 +24,7 @@ from amqpmock.fake._state import (
     Channel,
     Interceptor,
 )
-from amqpmock.fake.commands import Command, SendMethod
+from amqpmock.fake.commands import Command, SendMethod, build
 from amqpmock.fake.model import Exchange, Message, Queue
 
 if TYPE_CHECKING:
@@ -129,7 +129,8 @@ def declare_exchange(
     passive: bool = False,
 ) -> Exchange:
     b._call(
-        ExchangeMethods.Declare(
+        build(
+            ExchangeMethods.Declare,
             exchange=name,
             exchange_type=type,
             passive=passive,
@@ -153,7 +154,8 @@ def declare_queue(
     passive: bool = False,
 ) -> Queue:
     out = b._call(
-        QueueMethods.Declare(
+        build(
+            QueueMethods.Declare,
             queue=name,
             passive=passive,
             durable=durable,
@@ -175,8 +177,12 @@ def bind_queue(
     arguments: dict[str, Any] | None = None,
 ) -> None:
     b._call(
-        QueueMethods.Bind(
-            queue=queue, exchange=exchange, routing_key=routing_key, arguments=arguments or {}
+        build(
+            QueueMethods.Bind,
+            queue=queue,
+            exchange=exchange,
+            routing_key=routing_key,
+            arguments=arguments or {},
         )
     )
 
@@ -189,8 +195,12 @@ def unbind_queue(
     arguments: dict[str, Any] | None = None,
 ) -> None:
     b._call(
-        QueueMethods.Unbind(
-            queue=queue, exchange=exchange, routing_key=routing_key, arguments=arguments or {}
+        build(
+            QueueMethods.Unbind,
+            queue=queue,
+            exchange=exchange,
+            routing_key=routing_key,
+            arguments=arguments or {},
         )
     )
 
@@ -203,7 +213,8 @@ def bind_exchange(
     arguments: dict[str, Any] | None = None,
 ) -> None:
     b._call(
-        ExchangeMethods.Bind(
+        build(
+            ExchangeMethods.Bind,
             destination=destination,
             source=source,
             routing_key=routing_key,
@@ -213,18 +224,18 @@ def bind_exchange(
 
 
 def delete_queue(b: Broker, name: str, *, if_unused: bool = False, if_empty: bool = False) -> int:
-    out = b._call(QueueMethods.Delete(queue=name, if_unused=if_unused, if_empty=if_empty))
+    out = b._call(build(QueueMethods.Delete, queue=name, if_unused=if_unused, if_empty=if_empty))
     reply = out[-1]
     assert isinstance(reply, SendMethod) and isinstance(reply.method, QueueMethods.DeleteOk)
     return int(reply.method.message_count or 0)
 
 
 def delete_exchange(b: Broker, name: str, *, if_unused: bool = False) -> None:
-    b._call(ExchangeMethods.Delete(exchange=name, if_unused=if_unused))
+    b._call(build(ExchangeMethods.Delete, exchange=name, if_unused=if_unused))
 
 
 def purge_queue(b: Broker, name: str) -> int:
-    out = b._call(QueueMethods.Purge(queue=name))
+    out = b._call(build(QueueMethods.Purge, queue=name))
     reply = out[-1]
     assert isinstance(reply, SendMethod) and isinstance(reply.method, QueueMethods.PurgeOk)
     return int(reply.method.message_count or 0)
@@ -255,7 +266,7 @@ def publish(
     b.listeners.append(record)
     try:
         b._call(
-            Basic.Publish(exchange=exchange, routing_key=routing_key, mandatory=mandatory),
+            build(Basic.Publish, exchange=exchange, routing_key=routing_key, mandatory=mandatory),
             properties,
             body,
         )

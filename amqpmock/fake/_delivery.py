@@ -36,7 +36,7 @@ from amqpmock.fake._streams import (
     refuse,
     start_offset,
 )
-from amqpmock.fake.commands import SendContent
+from amqpmock.fake.commands import SendContent, build
 from amqpmock.fake.model import Consumer, Entry, Queue
 
 if TYPE_CHECKING:
@@ -69,7 +69,8 @@ def deliver(b: Broker, consumer: Consumer, entry: Entry) -> None:
     ch.conn.send(
         SendContent(
             ch.id,
-            Basic.Deliver(
+            build(
+                Basic.Deliver,
                 consumer_tag=consumer.tag,
                 delivery_tag=tag,
                 redelivered=entry.redelivered,
@@ -303,7 +304,8 @@ def basic_get(b: Broker, ch: Channel, m: Basic.Get, p: Any, body: bytes) -> None
     conn.send(
         SendContent(
             ch.id,
-            Basic.GetOk(
+            build(
+                Basic.GetOk,
                 delivery_tag=tag,
                 redelivered=entry.redelivered,
                 exchange=message.exchange,

@@ -26,7 +26,7 @@ from amqpmock.fake._state import (
     copy_properties,
     send_reply,
 )
-from amqpmock.fake.commands import SendContent
+from amqpmock.fake.commands import SendContent, build
 from amqpmock.fake.delayed import DELAYED_TYPE, delay_of
 from amqpmock.fake.model import Exchange, Message, Queue
 
@@ -188,7 +188,13 @@ def _do_publish(
         conn.send(
             SendContent(
                 ch.id,
-                Basic.Return(312, "NO_ROUTE", m.exchange, m.routing_key),
+                build(
+                    Basic.Return,
+                    reply_code=312,
+                    reply_text="NO_ROUTE",
+                    exchange=m.exchange,
+                    routing_key=m.routing_key,
+                ),
                 message.properties,
                 body,
             )
@@ -221,7 +227,8 @@ def _publish_direct_reply(b: Broker, m: Basic.Publish, message: Message) -> bool
     target.conn.send(
         SendContent(
             target.id,
-            Basic.Deliver(
+            build(
+                Basic.Deliver,
                 consumer_tag=target.reply_consumer,
                 delivery_tag=target.next_tag,
                 redelivered=False,

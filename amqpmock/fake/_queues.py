@@ -33,7 +33,7 @@ from amqpmock.fake._state import (
     send_reply,
 )
 from amqpmock.fake._streams import STREAM_ARGS, check_stream_args, check_stream_declare, refuse
-from amqpmock.fake.commands import SendMethod
+from amqpmock.fake.commands import SendMethod, build
 from amqpmock.fake.model import Queue, str_arg
 
 if TYPE_CHECKING:
@@ -123,7 +123,8 @@ def queue_declare(b: Broker, ch: Channel, m: QueueMethods.Declare, p: Any, body:
             # RabbitMQ answers for the pseudo-queue as if it had one consumer
             if not m.nowait:
                 send_reply(
-                    ch, QueueMethods.DeclareOk(queue=name, message_count=0, consumer_count=1)
+                    ch,
+                    build(QueueMethods.DeclareOk, queue=name, message_count=0, consumer_count=1),
                 )
             return
         queue = b._queue(conn, name)
@@ -190,7 +191,8 @@ def queue_declare(b: Broker, ch: Channel, m: QueueMethods.Declare, p: Any, body:
     if not m.nowait:
         send_reply(
             ch,
-            QueueMethods.DeclareOk(
+            build(
+                QueueMethods.DeclareOk,
                 queue=queue.name,
                 message_count=queue.message_count,
                 # a stream answers from its statistics: no consumers, ever

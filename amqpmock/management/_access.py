@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pamqp.commands import Basic, Queue
 
 from amqpmock.fake import NO_PASSWORD
-from amqpmock.fake.commands import SendContent
+from amqpmock.fake.commands import SendContent, build
 from amqpmock.management._api import Request, Response, Router
 from amqpmock.management._errors import ManagementError, bad_request, not_found, require
 from amqpmock.management._views import ERLANG, EXCHANGE_TYPE_TEXTS, VERSION
@@ -277,9 +277,11 @@ def aliveness(ctx: Context, req: Request, args: list[str]) -> Response:
     publish a message to it and get it back."""
     ctx.vhost(args[0])
     with ctx.session(args[0], "", system=True) as call:
-        call(Queue.Declare(queue="aliveness-test"))
-        call(Basic.Publish(exchange="", routing_key="aliveness-test"), None, b"test_message")
-        got = call(Basic.Get(queue="aliveness-test", no_ack=True))
+        call(build(Queue.Declare, queue="aliveness-test"))
+        call(
+            build(Basic.Publish, exchange="", routing_key="aliveness-test"), None, b"test_message"
+        )
+        got = call(build(Basic.Get, queue="aliveness-test", no_ack=True))
     if not any(isinstance(c, SendContent) for c in got):
         return Response(200, {"status": "failed", "reason": "no message"})
     return Response(200, {"status": "ok"})

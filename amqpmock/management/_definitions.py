@@ -17,6 +17,7 @@ from pamqp.commands import Exchange as ExchangeMethods
 from pamqp.commands import Queue as QueueMethods
 
 from amqpmock.fake import NO_PASSWORD, passwords
+from amqpmock.fake.commands import build
 from amqpmock.fake.model import Queue
 from amqpmock.management._api import Request, Response, Router
 from amqpmock.management._errors import ManagementError, bad_request
@@ -172,7 +173,8 @@ def load(
         _run(
             ctx,
             vhost_of(item),
-            QueueMethods.Declare(
+            build(
+                QueueMethods.Declare,
                 queue=str(item.get("name")),
                 durable=bool(item.get("durable", True)),
                 auto_delete=bool(item.get("auto_delete", False)),
@@ -183,7 +185,8 @@ def load(
         _run(
             ctx,
             vhost_of(item),
-            ExchangeMethods.Declare(
+            build(
+                ExchangeMethods.Declare,
                 exchange=str(item.get("name")),
                 exchange_type=str(item.get("type", "direct")),
                 durable=bool(item.get("durable", True)),
@@ -195,14 +198,16 @@ def load(
     for item in _items(data, "bindings"):
         key, arguments = str(item.get("routing_key", "")), dict(item.get("arguments") or {})
         method: Any = (
-            QueueMethods.Bind(
+            build(
+                QueueMethods.Bind,
                 queue=str(item.get("destination")),
                 exchange=str(item.get("source")),
                 routing_key=key,
                 arguments=arguments,
             )
             if item.get("destination_type", "queue") == "queue"
-            else ExchangeMethods.Bind(
+            else build(
+                ExchangeMethods.Bind,
                 destination=str(item.get("destination")),
                 source=str(item.get("source")),
                 routing_key=key,

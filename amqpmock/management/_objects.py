@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pamqp.commands import Basic, Exchange, Queue
 
-from amqpmock.fake.commands import SendContent
+from amqpmock.fake.commands import SendContent, build
 from amqpmock.management._api import Request, Response, Router
 from amqpmock.management._context import property_table
 from amqpmock.management._errors import not_found, require, vhost_not_found
@@ -75,7 +75,8 @@ def put_queue(ctx: Context, req: Request, args: list[str]) -> Response:
     ctx.run(
         vhost,
         req.user,
-        Queue.Declare(
+        build(
+            Queue.Declare,
             queue=name,
             durable=bool(body.get("durable", True)),
             auto_delete=bool(body.get("auto_delete", False)),
@@ -91,7 +92,8 @@ def delete_queue(ctx: Context, req: Request, args: list[str]) -> Response:
     ctx.run(
         vhost,
         req.user,
-        Queue.Delete(
+        build(
+            Queue.Delete,
             queue=name,
             if_unused=req.query.get("if-unused") == "true",
             if_empty=req.query.get("if-empty") == "true",
@@ -103,7 +105,7 @@ def delete_queue(ctx: Context, req: Request, args: list[str]) -> Response:
 def purge_queue(ctx: Context, req: Request, args: list[str]) -> Response:
     vhost, name = args
     _queue(ctx, vhost, name)
-    ctx.run(vhost, req.user, Queue.Purge(queue=name))
+    ctx.run(vhost, req.user, build(Queue.Purge, queue=name))
     return Response(204)
 
 
@@ -119,7 +121,7 @@ def get_messages(ctx: Context, req: Request, args: list[str]) -> Response:
     out: list[dict[str, Any]] = []
     with ctx.session(vhost, req.user) as call:
         for _ in range(int(body["count"])):
-            commands = call(Basic.Get(queue=name, no_ack=not requeue))
+            commands = call(build(Basic.Get, queue=name, no_ack=not requeue))
             reply = next((c for c in commands if isinstance(c, SendContent)), None)
             if reply is None:
                 break
@@ -189,7 +191,8 @@ def put_exchange(ctx: Context, req: Request, args: list[str]) -> Response:
     ctx.run(
         vhost,
         req.user,
-        Exchange.Declare(
+        build(
+            Exchange.Declare,
             exchange=name,
             exchange_type=str(body.get("type", "direct")),
             durable=bool(body.get("durable", True)),
@@ -207,7 +210,7 @@ def delete_exchange(ctx: Context, req: Request, args: list[str]) -> Response:
     ctx.run(
         vhost,
         req.user,
-        Exchange.Delete(exchange=name, if_unused=req.query.get("if-unused") == "true"),
+        build(Exchange.Delete, exchange=name, if_unused=req.query.get("if-unused") == "true"),
     )
     return Response(204)
 
@@ -226,7 +229,7 @@ def publish(ctx: Context, req: Request, args: list[str]) -> Response:
     commands = ctx.run(
         vhost,
         req.user,
-        Basic.Publish(exchange=name, routing_key=str(body["routing_key"]), mandatory=True),
+        build(Basic.Publish, exchange=name, routing_key=str(body["routing_key"]), mandatory=True),
         Basic.Properties(**props),
         data,
     )
@@ -278,9 +281,11 @@ def post_binding(ctx: Context, req: Request, args: list[str]) -> Response:
     key = str(body.get("routing_key", ""))
     arguments = dict(body.get("arguments") or {})
     method: Any = (
-        Queue.Bind(queue=dest, exchange=source, routing_key=key, arguments=arguments)
+        build(Queue.Bind, queue=dest, exchange=source, routing_key=key, arguments=arguments)
         if kind == "queue"
-        else Exchange.Bind(destination=dest, source=source, routing_key=key, arguments=arguments)
+        else build(
+            Exchange.Bind, destination=dest, source=source, routing_key=key, arguments=arguments
+        )
     )
     ctx.run(vhost, req.user, method)
     # RabbitMQ's Location: the new binding's URL relative to the request's path (the
@@ -317,14 +322,16 @@ def delete_binding(ctx: Context, req: Request, args: list[str]) -> Response:
     row = _one_binding(ctx, args)
     vhost = args[0]
     method: Any = (
-        Queue.Unbind(
+        build(
+            Queue.Unbind,
             queue=row["destination"],
             exchange=row["source"],
             routing_key=row["routing_key"],
             arguments=row["arguments"],
         )
         if row["destination_type"] == "queue"
-        else Exchange.Unbind(
+        else build(
+            Exchange.Unbind,
             destination=row["destination"],
             source=row["source"],
             routing_key=row["routing_key"],

@@ -40,6 +40,7 @@ from amqpmock.errors import (
     AMQPError,
     amqp_error,
 )
+from amqpmock.fake.commands import build
 from amqpmock.fieldtypes import Float32, Int8, Int16, Int32, UInt8, UInt16, UInt32
 from amqpmock.wire._replytext import (
     _frame_error,
@@ -634,8 +635,13 @@ def _deliver_frame(channel: int, method: Basic.Deliver, tag: int) -> bytes:
     if parts is None:
         template = encode_method(
             channel,
-            Basic.Deliver(
-                method.consumer_tag, 0, method.redelivered, method.exchange, method.routing_key
+            build(
+                Basic.Deliver,
+                consumer_tag=method.consumer_tag,
+                delivery_tag=0,
+                redelivered=method.redelivered,
+                exchange=method.exchange,
+                routing_key=method.routing_key,
             ),
         )
         # frame head (7), class and method ids (4), consumer-tag (1 + length), then the

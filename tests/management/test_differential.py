@@ -544,3 +544,16 @@ def test_who_may_log_in_and_see_what(target: Target) -> None:
     finally:
         for user in (plain, monitor, nopass):
             target.call("DELETE", f"/api/users/{q(user)}")
+
+
+def test_names_outside_pamqps_pattern(target: Target) -> None:
+    name = unique("a.b~c!é")
+    assert target.call("PUT", f"/api/queues/%2F/{q(name)}", {"durable": False}).status == 201
+    bound = target.call(
+        "POST", f"/api/bindings/%2F/e/amq.direct/q/{q(name)}", {"routing_key": "k~1"}
+    )
+    assert bound.status == 201
+    assert [
+        b["routing_key"] for b in target.call("GET", f"/api/queues/%2F/{q(name)}/bindings").body
+    ] == [name, "k~1"]
+    assert target.call("DELETE", f"/api/queues/%2F/{q(name)}").status == 204

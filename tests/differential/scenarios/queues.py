@@ -14,7 +14,18 @@ from typing import Any
 import pika.exceptions as pe
 import pika.spec as spec
 
-from ._base import GEN_RE, INEQ, Observation, Run, effects, publish, pump, scenario, sync
+from ._base import (
+    GEN_RE,
+    INEQ,
+    Observation,
+    Run,
+    effects,
+    get_all,
+    publish,
+    pump,
+    scenario,
+    sync,
+)
 
 _LOCKED = (
     "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '~q' in vhost '/'. "
@@ -334,3 +345,36 @@ def queue_declare(run: Run) -> Observation:
         "publish": on_other(publish_confirmed),
     }
     return obs
+
+
+@scenario(
+    expected={
+        "declare_ok": ["~a.b~c!é", 0],
+        "got": [
+            {
+                "body": "odd",
+                "redelivered": False,
+                "exchange": "~x~y",
+                "routing_key": "k",
+                "properties": {},
+            }
+        ],
+        "purged": 0,
+    }
+)
+def names_pamqp_would_refuse(run: Run) -> Observation:
+    """Queue and exchange names outside pamqp's client-side pattern (``~``, ``é``, ``!``):
+    RabbitMQ takes any short string, and so must the broker's answers."""
+    ch = run.channel()
+    queue, exchange = run.name("a.b~c!é"), run.name("x~y")
+    ok = ch.queue_declare(queue, exclusive=True).method
+    ch.exchange_declare(exchange, "fanout", auto_delete=True)
+    ch.queue_bind(queue, exchange)
+    ch.basic_publish(exchange, "k", b"odd")
+    got = get_all(ch, queue, props=True)
+    ch.queue_unbind(queue, exchange)
+    return {
+        "declare_ok": [ok.queue, ok.message_count],
+        "got": got,
+        "purged": ch.queue_purge(queue).method.message_count,
+    }
