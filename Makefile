@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck bench clean
+.PHONY: test demo lint typecheck bench clean conformance conformance-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,16 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/routing.py
+
+# The same client scenario in Java, Go and Ruby (Debian's client libraries) against a
+# real RabbitMQ node and the fake, transcripts diffed. By hand only: not in `make test`
+# or CI. Needs `make conformance-deps` (as root) once.
+conformance: $(STAMP)
+	$(PY) conformance/run_clients.py
+
+conformance-deps:
+	apt-get install -y default-jdk-headless librabbitmq-client-java golang-go \
+		golang-github-rabbitmq-amqp091-go-dev ruby-bunny rabbitmq-server
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
