@@ -274,6 +274,24 @@ def default_redactors(plugin_manager: PluginManager | None = None) -> list[Redac
     return (plugin_manager or get_plugin_manager()).redactors()
 
 
+def redact_interaction(
+    interaction: Interaction, chain: list[Redactor], where: str
+) -> Interaction | None:
+    """``interaction`` through the redactors (each gets the record, a deep copy, and
+    may change it in place), read back; None when one dropped it. ``where`` names it in
+    the error a redactor that broke the record gets."""
+    record: dict[str, Any] | None = copy.deepcopy(interaction.to_record())
+    for redactor in chain:
+        assert record is not None
+        record = redactor(record)
+        if record is None:
+            return None
+    try:
+        return Interaction.from_record(record, f"{where} (after redaction)")
+    except CassetteFormatError as exc:
+        raise CassetteFormatError(f"a redactor broke a record: {exc.problem}") from None
+
+
 def redact_cassette(cassette: Cassette, redactors: Iterable[Redactor]) -> Cassette:
     """A new cassette with every record passed through ``redactors`` in order.
 
@@ -286,19 +304,10 @@ def redact_cassette(cassette: Cassette, redactors: Iterable[Redactor]) -> Casset
     for conn in cassette.connections:
         kept: list[Interaction] = []
         for index, interaction in enumerate(conn.interactions):
-            record: dict[str, Any] | None = copy.deepcopy(interaction.to_record())
-            for redactor in chain:
-                assert record is not None
-                record = redactor(record)
-                if record is None:
-                    break
-            if record is None:
+            where = f"connection {conn.id}, interaction {index}"
+            new = redact_interaction(interaction, chain, where)
+            if new is None:
                 continue
-            where = f"connection {conn.id}, interaction {index} (after redaction)"
-            try:
-                new = Interaction.from_record(record, where)
-            except CassetteFormatError as exc:
-                raise CassetteFormatError(f"a redactor broke a record: {exc.problem}") from None
             moved[(conn.id, index)] = (conn.id, len(kept))
             kept.append(new)
         connections.append(

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO
 
-from amqpmock.cassette._errors import CassetteError, CassetteFormatError
+from amqpmock.cassette._errors import CassetteError
 from amqpmock.cassette._model import Cassette, CassetteConnection, CassetteHeader, Interaction
-from amqpmock.cassette._redact import is_strong, scrub_secrets
-from amqpmock.cassette._yaml import atomic_file, dumps, warn_findings
+from amqpmock.cassette._redact import redact_interaction
+from amqpmock.cassette._yaml import atomic_file, secret_free_yaml, warn_findings
 from amqpmock.hookspecs import Redactor
 
 _KEEP_FINDINGS = 10  # places named in the warning; the rest are counted
@@ -73,7 +73,6 @@ class CassetteStreamWriter:
         self._position = {c.id: n for n, c in enumerate(connections)}
         self._chain = list(redactors)
         self._secrets = [s for s in secrets if s]
-        self._strong = [s for s in self._secrets if is_strong(s)]
         self._found: list[str] = []
         self._found_more = 0
         # per connection: interactions seen, written, and the (recorded) numbers of
@@ -120,24 +119,18 @@ class CassetteStreamWriter:
     def add(self, conn_id: int, interaction: Interaction) -> None:
         index = self._seen[conn_id]
         self._seen[conn_id] = index + 1
-        record: dict[str, Any] | None = interaction.to_record()
-        for redactor in self._chain:
-            assert record is not None
-            record = redactor(record)
-            if record is None:
-                self._dropped[conn_id].append(index)
-                return
-        where = f"connection {conn_id}, interaction {index} (after redaction)"
-        try:
-            new = Interaction.from_record(record, where)
-        except CassetteFormatError as exc:
-            raise CassetteFormatError(f"a redactor broke a record: {exc.problem}") from None
+        new = redact_interaction(
+            interaction, self._chain, f"connection {conn_id}, interaction {index}"
+        )
+        if new is None:
+            self._dropped[conn_id].append(index)
+            return
         if new.source is not None:
             new.source = self._moved(new.source)
         number = self._written[conn_id]
         self._written[conn_id] = number + 1
         place = f"connections[{self._position[conn_id]}].interactions[{number}]"
-        text = _indent(self._yaml([self._scrubbed(new.to_record(), place)]))
+        text = _indent(self._yaml(new.to_record(), place, as_item=True))
         self._spool(conn_id).write(text.encode("utf-8"))
 
     def finish(self) -> Written:
@@ -151,7 +144,7 @@ class CassetteStreamWriter:
                 handle.close()
             self._open.clear()
             with atomic_file(self.path) as out:
-                out.write(self._yaml(self._scrubbed(head, "")))
+                out.write(self._yaml(head, ""))
                 out.write("connections:\n" if self._connections else "connections: []\n")
                 out.flush()
                 for conn in self._connections:
@@ -171,7 +164,7 @@ class CassetteStreamWriter:
 
     def _write_connection(self, out: TextIO, conn: CassetteConnection) -> None:
         place = f"connections[{self._position[conn.id]}]"
-        head = self._yaml([self._scrubbed(conn.to_data(records=[]), place)])
+        head = self._yaml(conn.to_data(records=[]), place, as_item=True)
         if not self._written[conn.id]:
             out.write(head)
             return
@@ -196,22 +189,10 @@ class CassetteStreamWriter:
             return None
         return conn_id, index - before
 
-    # known passwords are handled as ``write_cassette`` does: in the data, then in the text
-
-    def _scrubbed(self, data: dict[str, Any], place: str) -> Any:
-        if not self._secrets:
-            return data
-        data, found = scrub_secrets(data, self._secrets, where=place)
+    def _yaml(self, data: Any, place: str, as_item: bool = False) -> str:
+        """Known passwords handled as ``write_cassette`` does (``secret_free_yaml``)."""
+        text, found = secret_free_yaml(data, self._secrets, place, as_item)
         self._note(found)
-        return data
-
-    def _yaml(self, data: Any) -> str:
-        text = dumps(data)
-        if self._strong:
-            scrubbed, late = scrub_secrets({"text": text}, self._strong)
-            if late:
-                text = scrubbed["text"]
-                self._note(late)
         return text
 
     def _note(self, found: list[str]) -> None:

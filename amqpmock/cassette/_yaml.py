@@ -316,9 +316,20 @@ def _line_of(text: str, problem: str) -> int | None:
 
 
 def _text_and_findings(cassette: Cassette, secrets: Iterable[str]) -> tuple[str, list[str]]:
+    return secret_free_yaml(cassette.to_data(), secrets)
+
+
+def secret_free_yaml(
+    data: Any, secrets: Iterable[str], where: str = "", as_item: bool = False
+) -> tuple[str, list[str]]:
+    """The YAML of ``data`` with known passwords handled by ``scrub_secrets`` (places
+    named from ``where``), and then, the last line, no strong one left anywhere in the
+    text; with the places found. ``as_item``: ``data`` written as a list's one item."""
     secrets = [s for s in secrets if s]
-    data, found = scrub_secrets(cassette.to_data(), secrets)
-    text = dumps(data)
+    found: list[str] = []
+    if secrets:
+        data, found = scrub_secrets(data, secrets, where)
+    text = dumps([data] if as_item else data)
     strong = [s for s in secrets if is_strong(s)]
     if strong:
         # the last line: no strong password survives in the text in any form

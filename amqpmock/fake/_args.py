@@ -4,9 +4,10 @@ texts word a value (Erlang's type names and term formatting)."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Collection
 from typing import Any
 
-from amqpmock.errors import ACCESS_REFUSED, ChannelError
+from amqpmock.errors import ACCESS_REFUSED, PRECONDITION_FAILED, ChannelError
 
 # Queue arguments RabbitMQ compares on redeclare (rabbit_amqqueue:declare_args/0).
 EQUIVALENCE_CHECKED_ARGS = (
@@ -82,6 +83,34 @@ def erl_bool(value: bool) -> str:
 
 def args_key(arguments: dict[str, Any]) -> str:
     return repr(sorted((k, repr(v)) for k, v in arguments.items()))
+
+
+def refuse_properties(m: Any, name: str, vhost: str) -> None:
+    """What quorum queues and streams refuse of a declare's properties, in RabbitMQ's
+    order: non-durable, exclusive, auto-delete."""
+    for flag, problem in (
+        (not m.durable, "non-durable"),
+        (m.exclusive, "exclusive-owner"),
+        (m.auto_delete, "auto-delete"),
+    ):
+        if flag:
+            raise ChannelError(
+                PRECONDITION_FAILED,
+                f"invalid property '{problem}' for queue '{name}' in vhost '{vhost}'",
+            )
+
+
+def refuse_args(
+    arguments: dict[str, Any], refused: Collection[str], name: str, vhost: str, queue_type: str
+) -> None:
+    """The first argument (in the client's order) that ``queue_type`` does not take."""
+    for arg in arguments:
+        if arg in refused:
+            raise ChannelError(
+                PRECONDITION_FAILED,
+                f"invalid arg '{arg}' for queue '{name}' in vhost '{vhost}' "
+                f"of queue type rabbit_{queue_type}_queue",
+            )
 
 
 def check_reserved(name: str, kind: str) -> None:

@@ -476,6 +476,7 @@ class Broker:
     _enqueue = _lifetime.enqueue
     _expire = _lifetime.expire
     _dead_letter = _lifetime.dead_letter
+    _drop_over_limit = _lifetime.drop_over_limit
 
     # --- the Python-level API for tests (_api) ---
     _system_channel = _api.system_channel

@@ -39,17 +39,23 @@ def enqueue(b: Broker, queue: Queue, message: Message) -> bool:
             return True
     queue.push(entry)
     if queue.overflow == "drop-head":
-        while queue.over_limit():
-            dropped = queue.pop()
-            if dropped is None:
-                break
-            b._emit("dropped", queue=queue, message=dropped.message)
-            b._dead_letter(queue, dropped.message, "maxlen")
+        drop_over_limit(b, queue)
     if entry.expires_at is not None and entry.expires_at <= now:
         b._expire(queue, now)
     if queue.consumers:
         b._to_dispatch[queue] = None
     return True
+
+
+def drop_over_limit(b: Broker, queue: Queue) -> None:
+    """drop-head: messages go from the head, dead-lettered (maxlen), while the queue is
+    over its length limits (after a publish, or a policy that shortened them)."""
+    while queue.over_limit():
+        dropped = queue.pop()
+        if dropped is None:
+            break
+        b._emit("dropped", queue=queue, message=dropped.message)
+        b._dead_letter(queue, dropped.message, "maxlen")
 
 
 def expire(b: Broker, queue: Queue, now: float) -> None:

@@ -124,12 +124,7 @@ def apply_to_queue(b: Broker, queue: Queue) -> None:
     if queue.expires is not None or queue.message_ttl is not None or queue.timed_entries:
         b._timed[queue] = None
     if queue.overflow == "drop-head" and queue.log is None:
-        while queue.over_limit():
-            dropped = queue.pop()
-            if dropped is None:
-                break
-            b._emit("dropped", queue=queue, message=dropped.message)
-            b._dead_letter(queue, dropped.message, "maxlen")
+        b._drop_over_limit(queue)
 
 
 def apply_to_exchange(b: Broker, vhost: str, exchange: Exchange) -> None:

@@ -24,6 +24,8 @@ from amqpmock.fake._args import (
     erl_bool,
     field_type,
     inequivalent_values,
+    refuse_args,
+    refuse_properties,
 )
 from amqpmock.fake._state import (
     DIRECT_REPLY_TO,
@@ -149,24 +151,8 @@ def queue_declare(b: Broker, ch: Channel, m: QueueMethods.Declare, p: Any, body:
             if queue_type == "stream":
                 check_stream_declare(m, arguments, name, vhost.name)
             if quorum:
-                for flag, problem in (
-                    (not m.durable, "non-durable"),
-                    (m.exclusive, "exclusive-owner"),
-                    (m.auto_delete, "auto-delete"),
-                ):
-                    if flag:
-                        raise ChannelError(
-                            PRECONDITION_FAILED,
-                            f"invalid property '{problem}' for queue '{name}' "
-                            f"in vhost '{vhost.name}'",
-                        )
-                for arg in arguments:
-                    if arg in NOT_FOR_QUORUM:
-                        raise ChannelError(
-                            PRECONDITION_FAILED,
-                            f"invalid arg '{arg}' for queue '{name}' in vhost '{vhost.name}' "
-                            "of queue type rabbit_quorum_queue",
-                        )
+                refuse_properties(m, name, vhost.name)
+                refuse_args(arguments, NOT_FOR_QUORUM, name, vhost.name, "quorum")
             queue = Queue(
                 name,
                 vhost.name,

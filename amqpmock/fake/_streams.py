@@ -28,7 +28,12 @@ from amqpmock.errors import (
     ChannelError,
     ConnectionError_,
 )
-from amqpmock.fake._args import field_type
+from amqpmock.fake._args import (
+    EQUIVALENCE_CHECKED_ARGS,
+    field_type,
+    refuse_args,
+    refuse_properties,
+)
 from amqpmock.fake.model import Entry, Message, Queue
 from amqpmock.fake.stream import StreamLog, parse_age, text_of
 
@@ -50,31 +55,13 @@ STREAM_ARGS = (
 )
 # Queue arguments RabbitMQ knows (rabbit_amqqueue:declare_args/0); the ones a stream
 # does not take are refused, unknown ones are kept.
-KNOWN_QUEUE_ARGS = frozenset(
-    {
-        "x-expires",
-        "x-message-ttl",
-        "x-dead-letter-exchange",
-        "x-dead-letter-routing-key",
-        "x-max-length",
-        "x-max-length-bytes",
-        "x-max-in-memory-length",
-        "x-max-in-memory-bytes",
-        "x-max-priority",
-        "x-overflow",
-        "x-queue-mode",
-        "x-queue-version",
-        "x-single-active-consumer",
-        "x-queue-type",
-        "x-quorum-initial-group-size",
-        "x-max-age",
-        "x-stream-max-segment-size-bytes",
-        "x-initial-cluster-size",
-        "x-queue-leader-locator",
-        "x-delivery-limit",
-        "x-queue-master-locator",
-    }
-)
+KNOWN_QUEUE_ARGS = frozenset(EQUIVALENCE_CHECKED_ARGS) | {
+    "x-queue-version",
+    "x-quorum-initial-group-size",
+    *STREAM_ARGS,
+}
+# the known arguments a stream refuses
+NOT_FOR_STREAMS = KNOWN_QUEUE_ARGS - set(STREAM_ARGS)
 LEADER_LOCATORS = ("client-local", "balanced", "random", "least-leaders")
 
 
@@ -123,24 +110,10 @@ def check_stream_args(args: dict[str, Any], name: str, vhost: str) -> None:
 
 
 def check_stream_declare(m: Any, args: dict[str, Any], name: str, vhost: str) -> None:
-    """What only a stream refuses: other queue types' arguments, then the properties."""
-    for arg in args:
-        if arg in KNOWN_QUEUE_ARGS and arg not in STREAM_ARGS:
-            raise ChannelError(
-                PRECONDITION_FAILED,
-                f"invalid arg '{arg}' for queue '{name}' in vhost '{vhost}' "
-                "of queue type rabbit_stream_queue",
-            )
-    for flag, problem in (
-        (not m.durable, "non-durable"),
-        (m.exclusive, "exclusive-owner"),
-        (m.auto_delete, "auto-delete"),
-    ):
-        if flag:
-            raise ChannelError(
-                PRECONDITION_FAILED,
-                f"invalid property '{problem}' for queue '{name}' in vhost '{vhost}'",
-            )
+    """What only a stream refuses: other queue types' arguments, then (unlike a quorum
+    queue, observed) the properties."""
+    refuse_args(args, NOT_FOR_STREAMS, name, vhost, "stream")
+    refuse_properties(m, name, vhost)
 
 
 # --- consuming ------------------------------------------------------------------

@@ -15,9 +15,16 @@ import os
 from pathlib import Path
 
 from amqpmock.management import _access, _definitions, _objects, _policies
-from amqpmock.management._api import Request, Response, Router, paginate, split_path
+from amqpmock.management._api import (
+    Request,
+    Response,
+    Router,
+    paginate,
+    request_for,
+    split_path,
+)
 from amqpmock.management._context import Context, Listener
-from amqpmock.management._errors import ManagementError
+from amqpmock.management._errors import ManagementError, not_found
 
 
 def load_definitions(context: Context, path: str | os.PathLike[str]) -> None:
@@ -68,16 +75,9 @@ class ManagementAPI:
         body: bytes = b"",
         headers: dict[str, str] | None = None,
     ) -> Response:
-        segments = split_path(raw_path)
-        if segments is None:
-            return ManagementError(404, "Object Not Found", "Not Found").response()
-        request = Request(
-            method.upper(),
-            segments,
-            dict(query or {}),
-            body,
-            {k.lower(): v for k, v in (headers or {}).items()},
-        )
+        request = request_for(method, raw_path, query, body, headers)
+        if request is None:
+            return not_found().response()
         response = self.router.handle(self.context, request)
         if "page" in request.query and response.status == 200 and isinstance(response.body, list):
             return paginate(response, request.query)
@@ -94,5 +94,6 @@ __all__ = [
     "Router",
     "load_definitions",
     "make_router",
+    "request_for",
     "split_path",
 ]

@@ -78,14 +78,32 @@ class Route:
     admin: bool = False
 
 
-def split_path(raw_path: str) -> list[str] | None:
-    """``/api/queues/%2F/q`` -> ``["queues", "/", "q"]``; None when not under /api."""
+def split_path(raw_path: str, prefix: str = "/api") -> list[str] | None:
+    """``/api/queues/%2F/q`` -> ``["queues", "/", "q"]``; None when not under
+    ``prefix``."""
     path = raw_path.split("?", 1)[0]
-    if path.rstrip("/") == "/api":
+    if path.rstrip("/") == prefix:
         return []
-    if not path.startswith("/api/"):
+    if not path.startswith(prefix + "/"):
         return None
-    return [urllib.parse.unquote(s) for s in path[len("/api/") :].rstrip("/").split("/")]
+    return [urllib.parse.unquote(s) for s in path[len(prefix) + 1 :].rstrip("/").split("/")]
+
+
+def request_for(
+    method: str,
+    raw_path: str,
+    query: dict[str, str] | None,
+    body: bytes,
+    headers: dict[str, str] | None,
+    prefix: str = "/api",
+) -> Request | None:
+    """What an HTTP adapter hands over, as a ``Request`` (header names in lower case);
+    None when the path is not under ``prefix``."""
+    segments = split_path(raw_path, prefix)
+    if segments is None:
+        return None
+    lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    return Request(method.upper(), segments, dict(query or {}), body, lowered)
 
 
 class Router:
@@ -107,7 +125,7 @@ class Router:
             return exc.response()
 
     def _handle(self, context: Context, request: Request) -> Response:
-        user = self._authenticate(context, request.headers.get("authorization", ""))
+        user = authenticate(context, request.headers.get("authorization", ""))
         request.user = user
         joined = "\x00".join(request.segments)
         allowed: list[str] = []
@@ -129,24 +147,24 @@ class Router:
             raise ManagementError(405, None, None)
         raise not_found()
 
-    @staticmethod
-    def _authenticate(context: Context, header: str) -> str:
-        scheme, _, encoded = header.partition(" ")
-        if scheme.lower() != "basic" or not encoded:
-            raise ManagementError(401, None, None, {"WWW-Authenticate": REALM})
-        try:
-            user, _, password = base64.b64decode(encoded).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            raise ManagementError(401, None, None, {"WWW-Authenticate": REALM}) from None
-        if not context.broker.authenticate(user, password):
-            raise ManagementError(
-                401, "not_authorized", "Login failed", {"WWW-Authenticate": REALM}
-            )
-        if not API_TAGS & set(context.tags(user)):
-            raise ManagementError(
-                401, "not_authorised", "Not management user", {"WWW-Authenticate": REALM}
-            )
-        return user
+
+def authenticate(context: Context, header: str) -> str:
+    """The user of an ``Authorization`` header (HTTP basic auth with a user that has a
+    management tag), or the 401 RabbitMQ answers."""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise ManagementError(401, None, None, {"WWW-Authenticate": REALM})
+    try:
+        user, _, password = base64.b64decode(encoded).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise ManagementError(401, None, None, {"WWW-Authenticate": REALM}) from None
+    if not context.broker.authenticate(user, password):
+        raise ManagementError(401, "not_authorized", "Login failed", {"WWW-Authenticate": REALM})
+    if not API_TAGS & set(context.tags(user)):
+        raise ManagementError(
+            401, "not_authorised", "Not management user", {"WWW-Authenticate": REALM}
+        )
+    return user
 
 
 MAX_PAGE_SIZE = 500

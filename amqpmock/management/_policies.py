@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from amqpmock.fake._policies import Policy
+from amqpmock.fake._policies import LOWER_WINS, Policy
 from amqpmock.management._api import Request, Response, Router
 from amqpmock.management._errors import ManagementError, bad_request, not_found, require
 
@@ -50,17 +50,8 @@ KEYS: dict[str, tuple[Any, str]] = {
     "queue-leader-locator": (_STRING, "is not a valid queue leader locator value"),
     "initial-cluster-size": (_POSITIVE, "is not a valid cluster size"),
 }
-OPERATOR_KEYS = frozenset(
-    {
-        "expires",
-        "message-ttl",
-        "max-length",
-        "max-length-bytes",
-        "max-in-memory-length",
-        "max-in-memory-bytes",
-        "delivery-limit",
-    }
-)
+# an operator policy takes exactly the keys it can cap: those met at the lower value
+OPERATOR_KEYS = LOWER_WINS
 
 
 def erl(value: Any) -> str:

@@ -153,7 +153,7 @@ def connection_view(ctx: Context, conn: AMQPConnection) -> dict[str, Any]:
         "auth_mechanism": conn.mechanism,
         "channel_max": conn.channel_max,
         "channels": len(core.channels),
-        "client_properties": _plain(core.client_properties),
+        "client_properties": json_value(core.client_properties),
         "frame_max": conn.frame_max,
         "host": local_host,
         "name": connection_name(ctx, conn),
@@ -222,13 +222,15 @@ def consumer_view(ctx: Context, consumer: Consumer) -> dict[str, Any]:
     }
 
 
-def _plain(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A value of the broker (field tables, bytes, decimals, timestamps) as JSON can
+    hold it: bytes as text, other types by their ``str``."""
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): json_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [json_value(v) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)

@@ -31,15 +31,16 @@ from typing import Any
 from pamqp.commands import Basic
 
 from amqpmock.fake.model import Message
-from amqpmock.management import Context, Request, Response, Router, split_path
+from amqpmock.management import Context, Request, Response, Router, request_for
 from amqpmock.management._context import property_table
-from amqpmock.management._errors import ManagementError, bad_request, not_found, require
+from amqpmock.management._errors import bad_request, not_found, require
+from amqpmock.management._views import json_value
 from amqpmock.testing.harness import BrokerFixture
 from amqpmock.testing.inspection import Record
 from amqpmock.testing.rpc import RPCCall, RPCStub
 
 EVENTS = ("published", "delivered", "acked", "nacked", "returned", "dead_lettered")
-PREFIX = "/amqpmock/"
+PREFIX = "/amqpmock"
 
 
 def message_data(message: Message) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def message_data(message: Message) -> dict[str, Any]:
     data: dict[str, Any] = {
         "exchange": message.exchange,
         "routing_key": message.routing_key,
-        "properties": _plain(property_table(message.properties)),
+        "properties": json_value(property_table(message.properties)),
     }
     try:
         text = message.body.decode("utf-8")
@@ -70,18 +71,6 @@ def record_data(record: Record) -> dict[str, Any]:
     return data
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
-
-
 def _error(spec: Any) -> BaseException:
     """``{"class": "ValueError", "message": "..."}`` -> an exception of that name (RPC
     conventions send the class name and message to the caller)."""
@@ -95,10 +84,10 @@ def _call_data(call: RPCCall) -> dict[str, Any]:
     return {
         "exchange": call.exchange,
         "routing_key": call.routing_key,
-        "payload": _plain(call.payload),
+        "payload": json_value(call.payload),
         "method": call.method,
-        "args": _plain(call.args),
-        "result": _plain(call.result),
+        "args": json_value(call.args),
+        "result": json_value(call.result),
         "error": None if call.error is None else f"{type(call.error).__name__}: {call.error}",
     }
 
@@ -143,17 +132,9 @@ class ControlAPI:
         body: bytes = b"",
         headers: dict[str, str] | None = None,
     ) -> Response:
-        path = raw_path.split("?", 1)[0]
-        if not path.startswith(PREFIX):
-            return ManagementError(404, "Object Not Found", "Not Found").response()
-        segments = split_path("/api/" + path[len(PREFIX) :])
-        request = Request(
-            method.upper(),
-            segments or [],
-            dict(query or {}),
-            body,
-            {k.lower(): v for k, v in (headers or {}).items()},
-        )
+        request = request_for(method, raw_path, query, body, headers, PREFIX)
+        if request is None:
+            return not_found().response()
         return self.router.handle(self.context, request)
 
     # --- handlers ----------------------------------------------------------------

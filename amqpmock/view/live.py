@@ -17,7 +17,7 @@ from importlib.resources import files
 from typing import Any
 
 from amqpmock.management import Context, Response
-from amqpmock.management._api import Router
+from amqpmock.management._api import authenticate
 from amqpmock.management._errors import ManagementError
 from amqpmock.management._views import (
     bindings,
@@ -98,7 +98,7 @@ class LivePage:
             return Response(405)
         lowered = {k.lower(): v for k, v in (headers or {}).items()}
         try:  # the management API's credentials, as for everything on this port
-            Router._authenticate(self.management, lowered.get("authorization", ""))
+            authenticate(self.management, lowered.get("authorization", ""))
         except ManagementError as exc:
             return exc.response()
         return view()
