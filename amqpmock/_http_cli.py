@@ -12,6 +12,11 @@ if TYPE_CHECKING:
     from amqpmock.wire.server import AMQPServer
 
 
+# what the control API's records keep of a long-running server's traffic
+RECORDS_KEPT = 100_000
+BODY_BYTES_KEPT = 64 * 1024 * 1024
+
+
 def add_http_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--http",
@@ -53,5 +58,8 @@ async def start_http(srv: AMQPServer, host: str, port: int) -> None:
     clock = srv.broker.clock
     assert isinstance(clock, AdjustableClock), "the control API needs an AdjustableClock"
     http = ManagementHTTP(srv)
-    http.control = LivePage(ControlAPI(BrokerFixture(OnLoop(srv), clock)), http.context)
+    fixture = BrokerFixture(OnLoop(srv), clock)
+    # a server runs as long as it is left running: its records are the latest ones
+    fixture.recorder.bound(records=RECORDS_KEPT, body_bytes=BODY_BYTES_KEPT)
+    http.control = LivePage(ControlAPI(fixture), http.context)
     print(await http.start(host, port), flush=True)

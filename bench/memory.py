@@ -60,7 +60,7 @@ def broker(name: str) -> Iterator[tuple[str, int]]:
             yield node.url, int(node.pid_file.read_text().strip())
         return
     proc = subprocess.Popen(
-        [sys.executable, "-m", "amqpmock.cli", "serve", "--port", "0"],
+        [sys.executable, "-m", "amqpmock.cli", "serve", "--port", "0", "--no-http"],
         cwd=ROOT,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
         stdout=subprocess.PIPE,

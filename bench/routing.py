@@ -154,7 +154,7 @@ def wire_compare(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     # the fake runs in its own process, as RabbitMQ does: no GIL shared with the client
     server = subprocess.Popen(
-        [sys.executable, "-m", "amqpmock.cli", "serve", "--port", "0"],
+        [sys.executable, "-m", "amqpmock.cli", "serve", "--port", "0", "--no-http"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -110,7 +110,7 @@ def broker(name: str) -> Iterator[str]:
         with RabbitMQNode() as node:
             yield node.url
         return
-    proc = spawn("-m", "amqpmock.cli", "serve", "--port", "0")
+    proc = spawn("-m", "amqpmock.cli", "serve", "--port", "0", "--no-http")
     try:
         assert proc.stdout is not None
         yield proc.stdout.readline().strip()

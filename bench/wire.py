@@ -91,7 +91,7 @@ def serve_process(profile_to: str | None = None) -> Iterator[Target]:
     command = [sys.executable]
     if profile_to:
         command += ["-m", "cProfile", "-o", profile_to]
-    command += ["-m", "amqpmock.cli", "serve", "--port", str(port)]
+    command += ["-m", "amqpmock.cli", "serve", "--port", str(port), "--no-http"]
     proc = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,

@@ -156,7 +156,8 @@ class Records(list[Record]):
 
 
 class TrafficRecorder:
-    """Listens to a broker and keeps every message event, in order."""
+    """Listens to a broker and keeps every message event, in order; or, once ``bound``
+    (a long-running ``amqpmock serve``), the latest ones."""
 
     EVENTS = ("published", "delivered", "acked", "nacked", "returned", "dead_lettered")
 
@@ -164,7 +165,31 @@ class TrafficRecorder:
         self.broker = broker
         self.records = Records()
         self._pending_publish: Record | None = None
+        self._max_records: int | None = None
+        self._max_bytes: int | None = None
+        self._bytes = 0
         broker.listeners.append(self._on_event)
+
+    def bound(self, records: int, body_bytes: int) -> None:
+        """Keep at most about ``records`` records and ``body_bytes`` of their bodies:
+        the oldest go, a quarter at a time."""
+        self._max_records, self._max_bytes = records, body_bytes
+        self._bytes = sum(len(r.message.body) for r in self.records)
+
+    def _add(self, record: Record) -> None:
+        self.records.append(record)
+        if self._max_records is None or self._max_bytes is None:
+            return
+        self._bytes += len(record.message.body)
+        if len(self.records) > self._max_records or self._bytes > self._max_bytes:
+            keep_records, keep_bytes = self._max_records * 3 // 4, self._max_bytes * 3 // 4
+            drop = 0
+            while drop < len(self.records) - 1 and (
+                len(self.records) - drop > keep_records or self._bytes > keep_bytes
+            ):
+                self._bytes -= len(self.records[drop].message.body)
+                drop += 1
+            del self.records[:drop]
 
     def close(self) -> None:
         if self._on_event in self.broker.listeners:
@@ -172,18 +197,19 @@ class TrafficRecorder:
 
     def clear(self) -> None:
         self.records.clear()
+        self._bytes = 0
 
     def _on_event(self, event: str, data: dict[str, Any]) -> None:
         if event == "published":
             record = Record("published", data["message"])
             self._pending_publish = record
-            self.records.append(record)
+            self._add(record)
         elif event == "routed":
             pending = self._pending_publish
             if pending is not None and pending.message is data["message"]:
                 pending.queues = [q.name for q in data["queues"]]
         elif event == "delivered":
-            self.records.append(
+            self._add(
                 Record(
                     "delivered",
                     data["message"],
@@ -194,7 +220,7 @@ class TrafficRecorder:
                 )
             )
         elif event in ("acked", "nacked"):
-            self.records.append(
+            self._add(
                 Record(
                     event,
                     data["message"],
@@ -204,9 +230,9 @@ class TrafficRecorder:
                 )
             )
         elif event == "returned":
-            self.records.append(Record("returned", data["message"]))
+            self._add(Record("returned", data["message"]))
         elif event == "dead_lettered":
-            self.records.append(
+            self._add(
                 Record(
                     "dead_lettered",
                     data["message"],

@@ -7,6 +7,7 @@ The rules are in ``amqpmock.view.flows``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -49,9 +50,15 @@ class TrafficContext:
     connections: dict[int, ConnectionInfo] = field(default_factory=dict)
     system: set[int] = field(default_factory=set)
     exchange_types: dict[str, str] = field(default_factory=dict)
+    # at most this many publishes and deliveries remembered (None: all), the oldest
+    # going first: a context that lives as long as a server (the live page)
+    limit: int | None = None
 
     def listener(self, event: str, data: dict[str, Any]) -> None:
         conn = data.get("connection")
+        if self.limit is not None:
+            _forget_oldest(self.publishers, self.limit)
+            _forget_oldest(self.receivers, self.limit)
         if event == "published" and conn is not None:
             self._connection(conn)
             self.publishers[data["message"].id] = (conn.number, int(data.get("channel") or 0))
@@ -84,6 +91,14 @@ class TrafficContext:
             user=_text(getattr(conn, "user", "")) or None,
             name=_text(props.get("connection_name")) or None,
         )
+
+
+def _forget_oldest(table: dict[Any, Any], limit: int) -> None:
+    """Past ``limit`` entries, the oldest go until a quarter is free (dicts keep their
+    insertion order)."""
+    if len(table) > limit:
+        for key in list(itertools.islice(table, len(table) - limit * 3 // 4)):
+            del table[key]
 
 
 def flow_from_records(

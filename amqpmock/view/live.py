@@ -32,6 +32,8 @@ from amqpmock.view.diagram import build_diagram
 from amqpmock.view.flows import TrafficContext, flow_from_records
 
 RECENT = 50  # messages shown
+DRAWN = 300  # message events the diagram draws, the latest (a poll a second redraws it)
+REMEMBERED = 100_000  # publishes and deliveries whose connection the diagram knows
 
 
 @cache
@@ -73,7 +75,7 @@ class LivePage:
     def __init__(self, control: ControlAPI, management: Context) -> None:
         self.control = control
         self.management = management
-        self.traffic = TrafficContext()
+        self.traffic = TrafficContext(limit=REMEMBERED)
         control.fixture.call(lambda b: b.listeners.append(self.traffic.listener))
         self._paths = {
             "/": self._page,
@@ -160,7 +162,7 @@ class LivePage:
         )
 
     def _diagram(self) -> Response:
-        records = list(self.control.fixture.recorder.records)
+        records = list(self.control.fixture.recorder.records[-DRAWN:])
         if not records:
             return Response(200, "<p>No traffic yet.</p>", {"Content-Type": "text/html"})
         flow = flow_from_records(records, self.traffic, title="live traffic")

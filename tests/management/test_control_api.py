@@ -143,3 +143,28 @@ def test_the_python_fixture_and_the_http_api_are_one(
     assert [r["json"] for r in records] == [{"a": 1}]
     assert call(amqp_management_url, "POST", "/amqpmock/reset")[0] == 204
     assert amqp_broker.queues() == []
+
+
+def test_a_long_running_servers_records_keep_the_latest() -> None:
+    """``amqpmock serve`` bounds what its control API keeps (``TrafficRecorder.bound``):
+    by count and by body bytes, the oldest going first."""
+    from amqpmock.fake import Broker
+    from amqpmock.testing.inspection import TrafficRecorder
+    from amqpmock.view.flows import TrafficContext
+
+    broker = Broker()
+    broker.declare_queue("q")
+    recorder = TrafficRecorder(broker)
+    recorder.bound(records=8, body_bytes=1000)
+    context = TrafficContext(limit=8)
+    broker.listeners.append(context.listener)
+    for n in range(50):
+        broker.publish("", "q", b"%03d" % n)
+    kept = [r.body for r in recorder.records]
+    assert 6 <= len(kept) <= 8 and kept[-1] == b"049"
+    assert kept == sorted(kept)  # the newest, in order
+    for n in range(10):
+        broker.publish("", "q", b"x" * 300 + b"%03d" % n)
+    assert sum(len(r.body) for r in recorder.records) <= 1000
+    assert recorder.records[-1].body.endswith(b"009")
+    assert len(context.publishers) <= 8
