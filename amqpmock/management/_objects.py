@@ -248,7 +248,7 @@ def list_bindings(ctx: Context, req: Request, args: list[str]) -> Response:
 
 
 def _between(ctx: Context, vhost: str, source: str, kind: str, dest: str) -> list[dict[str, Any]]:
-    _exchange(ctx, vhost, source) if source else ctx.vhost(vhost)
+    _exchange(ctx, vhost, source)  # the default exchange, "", is one of them
     if kind == "queue":
         _queue(ctx, vhost, dest)
     else:
