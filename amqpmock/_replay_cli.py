@@ -70,6 +70,15 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
         help="JSON body fields left out of matching: keys, or dotted paths like meta.id",
     )
     parser.add_argument(
+        "--compare",
+        type=_names,
+        default=None,
+        metavar="K1,K2",
+        help="what the clients do that is compared with the recording (default: all of "
+        "publish,declare,bind,delete,purge,qos,confirm,tx,consume,cancel,settle; "
+        "-KIND leaves one out, e.g. -settle)",
+    )
+    parser.add_argument(
         "--allow-repeats",
         "--allow-playback-repeats",
         dest="allow_playback_repeats",
@@ -114,7 +123,7 @@ def run_replay(args: argparse.Namespace) -> int:
     from amqpmock.clocks import AdjustableClock
     from amqpmock.fake import Broker
     from amqpmock.hookspecs import get_plugin_manager
-    from amqpmock.replay import DEFAULT_MATCH_ON, ReplayEngine, ReplayError
+    from amqpmock.replay import DEFAULT_MATCH_ON, ReplayEngine, ReplayError, compare_kinds
     from amqpmock.wire.server import AMQPServer
 
     try:
@@ -150,6 +159,7 @@ def run_replay(args: argparse.Namespace) -> int:
             matchers=get_plugin_manager().matchers(),  # type: ignore[arg-type]
             ignore_fields=args.ignore_fields,
             allow_playback_repeats=args.allow_playback_repeats,
+            compare=compare_kinds(args.compare or ()),
         )
     except (CassetteError, ReplayError) as exc:
         print(f"amqpmock replay: {exc}", file=sys.stderr)

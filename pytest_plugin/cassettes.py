@@ -59,7 +59,15 @@ from amqpmock.cassette import (
     write_cassette,
 )
 from amqpmock.hookspecs import get_plugin_manager
-from amqpmock.replay import DEFAULT_MATCH_ON, ReplayEngine, shape
+from amqpmock.replay import (
+    ALL_KINDS,
+    DEFAULT_MATCH_ON,
+    ReplayEngine,
+    ReplayError,
+    compare_kinds,
+    fold,
+    shape,
+)
 from amqpmock.testing.harness import BrokerFixture
 
 from .network import NetworkBlocker
@@ -77,6 +85,8 @@ _OPTIONS = (
     "allow_incomplete",
     "allowed_hosts",
     "block_network",
+    "compare",
+    "ignore_args",
 )
 # the test's reports by phase, for the cassette fixture's teardown (did the test fail?)
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -147,6 +157,8 @@ class CassetteSettings:
     allow_incomplete: bool = False
     block_network: bool = True
     allowed_hosts: tuple[str, ...] = ()
+    compare: tuple[str, ...] = ALL_KINDS  # what the client does that replay compares
+    ignore_args: dict[str, tuple[str, ...]] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -241,6 +253,10 @@ def settings_for(
             *(str(h) for h in kwargs.get("allowed_hosts") or ()),
             *(h for h in str(config.getoption("--amqp-allowed-hosts") or "").split(",") if h),
         ),
+        compare=compare_kinds(kwargs.get("compare") or ()),
+        ignore_args={
+            str(k): tuple(str(f) for f in v) for k, v in (kwargs.get("ignore_args") or {}).items()
+        },
     )
 
 
@@ -292,6 +308,7 @@ class CassetteSession:
         self.test = test  # the node id written into a recorded cassette
         self.recording = _recording(settings)
         self.engine: ReplayEngine | None = None
+        self.reported = 0  # mismatches already in the test's own report
         self.proxy: Any = None
         self.blocker: NetworkBlocker | None = None
         self._fake_traffic: Any = None
@@ -377,9 +394,14 @@ class CassetteSession:
                 matchers=matchers,
                 ignore_fields=settings.ignore_fields,
                 allow_playback_repeats=settings.allow_playback_repeats,
+                compare=settings.compare,
+                ignore_args=settings.ignore_args,
             )
 
-        self.engine = self.broker.call(attach)
+        try:
+            self.engine = self.broker.call(attach)
+        except ReplayError as exc:
+            raise pytest.UsageError(f"{MARKER}: {exc}") from None
         if settings.block_network:
             fake = urlsplit(self.broker.url)
             self.blocker = NetworkBlocker(
@@ -390,7 +412,7 @@ class CassetteSession:
         if self.recording:
             self._finish_recording(test_failed)
         else:
-            self._finish_replay()
+            self._finish_replay(test_failed)
 
     def _finish_recording(self, test_failed: bool) -> None:
         proxy = self.proxy
@@ -425,13 +447,16 @@ class CassetteSession:
         proxy.proxy.recorder.remove_journal()
 
     def replay_problems(self) -> str | None:
-        """What went wrong in the replay so far (mismatches), for a failing test's report."""
+        """What went wrong in the replay so far (mismatches, repeats folded), for the
+        test's own report; they are not reported again at teardown."""
         engine = self.engine
         if engine is None or not engine.mismatches:
             return None
-        return "\n".join(m.explain() for m in list(engine.mismatches))
+        mismatches = list(engine.mismatches)
+        self.reported = len(mismatches)
+        return "\n".join(fold([m.explain() for m in mismatches]))
 
-    def _finish_replay(self) -> None:
+    def _finish_replay(self, test_failed: bool = False) -> None:
         blocked = None
         if self.blocker is not None:
             self.blocker.stop()
@@ -439,7 +464,13 @@ class CassetteSession:
         engine = self.engine
         if engine is None:
             return
-        report = self.broker.call(lambda _b: engine.report(self.settings.allow_unused))
+        # what the test's own report said is not said again; when the test failed, what
+        # never replayed is the failure's consequence, not news
+        report = self.broker.call(
+            lambda _b: engine.report(
+                self.settings.allow_unused or test_failed, skip_mismatches=self.reported
+            )
+        )
         self.broker.call(lambda _b: engine.close())
         problems = [text for text in (blocked, report) if text]
         if problems:
@@ -527,19 +558,30 @@ def _append_episodes(old: Cassette, recorded: Cassette) -> tuple[Cassette, int]:
 def record_report(item: pytest.Item, report: pytest.TestReport) -> None:
     item.stash.setdefault(REPORTS, {})[report.when] = report
     session = item.stash.get(SESSION, None)
-    if report.when == "call" and report.failed and session is not None:
-        explained = session.replay_problems()
-        if explained:
-            # the client library may have turned the replay's 406 into anything (aio-pika:
-            # "Channel closed by RPC timeout"): the reason goes into this test's own report
-            text = f"amqpmock: the cassette replay went wrong:\n{explained}"
-            report.sections.append(("amqpmock cassette replay", text))
-            longrepr = report.longrepr
-            add = getattr(longrepr, "addsection", None)
-            if add is not None:
-                add("amqpmock cassette replay", text)
-            elif isinstance(longrepr, str):
-                report.longrepr = f"{longrepr}\n\n{text}"
+    if report.when != "call" or session is None:
+        return
+    explained = session.replay_problems()
+    if not explained:
+        return
+    # The mismatch is the headline of the test's own report, whatever the client made
+    # of the replay's 406 (aio-pika: "Channel closed by RPC timeout"; FastStream: its
+    # own timeout), and a test that passed anyway (a nack where the recording acked
+    # closes nothing) fails: replay passes only code that made the same recording.
+    text = f"amqpmock: the cassette replay went wrong ({session.settings.path}):\n{explained}"
+    if report.failed:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        said = (
+            f"{crash.path}:{crash.lineno}: {crash.message}"
+            if crash is not None
+            else (str(report.longrepr).strip().splitlines() or [""])[-1]
+        )
+        if len(said) > 600:
+            said = said[:600] + "..."
+        text += f"\n\nand then the test failed (the client's view of it):\n  {said}"
+    else:
+        text += "\n\nthe test's own assertions passed; the replay fails it"
+    report.outcome = "failed"
+    report.longrepr = text
 
 
 @pytest.fixture

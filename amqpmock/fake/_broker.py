@@ -134,6 +134,9 @@ class Broker:
         self._reply_channels: dict[str, Channel] = {}
         self.blocked_reason: str | None = None
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        # called with (connection, channel, method) before a client's method on an open
+        # channel is handled; raising ChannelError refuses it (replay compares methods)
+        self.method_observers: list[Callable[[CoreConnection, Channel, Any], None]] = []
         self._system: CoreConnection | None = None
         self._timers: list[Timer] = []
         self._timer_seq = 0

@@ -177,6 +177,10 @@ class CoreConnection:
                 NOT_IMPLEMENTED if _is_known(method) else COMMAND_INVALID,
                 f"unexpected method {method.name} on channel {channel_id}",
             )
+        observers = self.broker.method_observers
+        if observers:
+            for observe in observers:
+                observe(self, ch, method)
         handler(self.broker, ch, method, properties, body)
 
     def _channel_error(self, channel_id: int, exc: AMQPError, method: base.Frame) -> None:

@@ -15,17 +15,24 @@ from amqpmock.replay._engine import (
     ReplayError,
     build_plan,
 )
+from amqpmock.replay._methods import ALL_KINDS, KINDS, compare_kinds
+from amqpmock.replay._report import StepMismatch, fold
 from amqpmock.replay._values import shape
 
 __all__ = [
+    "ALL_KINDS",
     "BUILTIN_MATCHERS",
     "DEFAULT_MATCH_ON",
+    "KINDS",
     "Matcher",
     "Mismatch",
     "Plan",
     "PublishRecord",
     "ReplayEngine",
     "ReplayError",
+    "StepMismatch",
     "build_plan",
+    "compare_kinds",
+    "fold",
     "shape",
 ]

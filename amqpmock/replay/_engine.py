@@ -32,6 +32,19 @@ from amqpmock.errors import PRECONDITION_FAILED, AMQPMockError, ChannelError
 from amqpmock.fake import DIRECT_REPLY_TO, Broker, CoreConnection
 from amqpmock.fake.model import Message
 from amqpmock.replay._causal import LiveProgress, build_events
+from amqpmock.replay._methods import (
+    ALL_KINDS,
+    SETTLE_METHODS,
+    MessageKey,
+    Step,
+    field_problems,
+    pamqp_args,
+    recorded_steps,
+    resolve_compare,
+    settled,
+    step_fields,
+)
+from amqpmock.replay._report import StepMismatch, fold, unused_lines
 from amqpmock.replay._values import (
     VOLATILE_PROPERTIES,
     body_key,
@@ -149,6 +162,7 @@ class OutsideMessage:
     properties: dict[str, Any]
     body: bytes
     injected: int = 0
+    cause_count: int = 0  # causes its connection had recorded before it (``_causal``)
 
 
 @dataclass
@@ -302,6 +316,8 @@ class ReplayEngine:
         ignore_fields: Sequence[str] = (),
         allow_playback_repeats: bool = False,
         vhost: str = "/",
+        compare: Sequence[str] = ALL_KINDS,
+        ignore_args: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.broker = broker
         self.cassette = cassette
@@ -313,10 +329,21 @@ class ReplayEngine:
         if unknown:
             raise ReplayError(f"unknown matcher(s) {unknown}; known: {sorted(available)}")
         self.matchers = [(name, available[name]) for name in match_on]
+        try:
+            methods, self.ignore_args = resolve_compare(compare, ignore_args or {})
+        except ValueError as exc:
+            raise ReplayError(str(exc)) from None
+        self.compare_publishes = "publish" in compare
+        self.steps = recorded_steps(cassette, methods)
+        self._steps_by_method: dict[str, list[Step]] = {}
+        for step in self.steps:
+            pool = "settle" if step.method in SETTLE_METHODS else step.method
+            self._steps_by_method.setdefault(pool, []).append(step)
+        self._compared = methods
         self.allow_playback_repeats = allow_playback_repeats
         self.vhost = vhost
         self.mapping: dict[str, str] = {}
-        self.mismatches: list[Mismatch] = []
+        self.mismatches: list[Mismatch | StepMismatch] = []
         self._declared = list(self.plan.declared_queues)
         unsolicited = [m for queue in self.plan.unsolicited.values() for m in queue]
         self.events = build_events(cassette, unsolicited, self.plan.publishes)
@@ -326,10 +353,14 @@ class ReplayEngine:
         for exchange, pattern in sorted(self._outside_targets()):
             self._interceptors.append(broker.intercept(exchange, pattern, _ignore, vhost))
         broker.listeners.append(self._on_event)
+        if methods:
+            broker.method_observers.append(self._on_method)
 
     def close(self) -> None:
         if self._on_event in self.broker.listeners:
             self.broker.listeners.remove(self._on_event)
+        if self._on_method in self.broker.method_observers:
+            self.broker.method_observers.remove(self._on_method)
         for interceptor in self._interceptors:
             interceptor.remove()
 
@@ -368,6 +399,67 @@ class ReplayEngine:
             self._progress.takes.add(data["queue"].name)
             self._release()
 
+    def _on_method(self, conn: CoreConnection, ch: Any, method: Any) -> None:
+        """A client method other than a publish, before the broker handles it: it must
+        be one the recording has. A declare, bind, qos... that is not is refused with
+        406 (the client fails fast, as for a publish); a settlement that is not is
+        noted and let through (refusing it would only redeliver the message)."""
+        name = method.name
+        if name not in self._compared or conn is self.broker._system:
+            return
+        if name in SETTLE_METHODS:
+            tag = int(method.delivery_tag)
+            multiple = name != "Basic.Reject" and bool(method.multiple)
+            if multiple:
+                by_tag = {t: _message_key(u) for t, u in ch.unacked.items()}
+            else:
+                record = ch.unacked.get(tag)
+                by_tag = {tag: _message_key(record)} if record is not None else {}
+            for message in settled(by_tag, tag, multiple):
+                fields: dict[str, Any] = {"message": message}
+                if name != "Basic.Ack":
+                    fields["requeue"] = bool(method.requeue)
+                self._match_step(Step(name, fields, conn.number), "settle")
+            return
+        if name == "Basic.Cancel":
+            consumer = ch.consumers.get(method.consumer_tag)
+            fields = {"queue": consumer.queue.name if consumer is not None else ""}
+        else:
+            fields = step_fields(name, pamqp_args(method))
+        if not self._match_step(Step(name, fields, conn.number), name):
+            raise ChannelError(
+                PRECONDITION_FAILED,
+                f"amqpmock replay: this {name} is not in the recording "
+                f"({Step(name, fields).describe()})"[:250],
+            )
+
+    def _match_step(self, live: Step, pool_name: str) -> bool:
+        pool = self._steps_by_method.get(pool_name, [])
+        candidates: list[tuple[Step, list[str]]] = []
+        for rec in pool:
+            if rec.played and not self.allow_playback_repeats:
+                continue
+            problems = self._step_problems(live, rec)
+            if not problems:
+                rec.played += 1
+                if rec.method == "Queue.Declare":
+                    self._learn_names(rec, live)
+                return True
+            candidates.append((rec, problems))
+        candidates.sort(key=lambda pair: len(pair[1]))
+        used_up = [rec for rec in pool if rec.played and not self._step_problems(live, rec)]
+        self.mismatches.append(StepMismatch(live, candidates[:2], used_up, len(pool)))
+        return False
+
+    def _step_problems(self, live: Step, rec: Step) -> list[str]:
+        ignore = self.ignore_args.get(rec.method, frozenset())
+        return field_problems(live, rec, self._same, ignore, self.ignore_fields)
+
+    def _learn_names(self, rec: Step, live: Step) -> None:
+        a, b = rec.fields.get("queue"), live.fields.get("queue")
+        if isinstance(a, str) and isinstance(b, str) and a and b and a != b:
+            self.mapping.setdefault(a, b)
+
     def _learn_queue(self, live: str) -> None:
         for i, recorded in enumerate(self._declared):
             if recorded == live:
@@ -400,7 +492,17 @@ class ReplayEngine:
                     self.broker.defer(self._release)
                 return
             best.append((rec, problems))
-        best.sort(key=lambda pair: len(pair[1]))
+        if not self.compare_publishes:
+            return
+
+        def nearness(pair: tuple[RecordedPublish, list[str]]) -> tuple[int, int]:
+            rec = pair[0].record
+            same_place = shape(rec.exchange) == shape(live.exchange) and shape(
+                rec.routing_key
+            ) == shape(live.routing_key)
+            return (0 if same_place else 1, len(pair[1]))
+
+        best.sort(key=nearness)
         used_up = [
             rec
             for rec in self.plan.publishes
@@ -460,7 +562,7 @@ class ReplayEngine:
     def _release(self) -> None:
         """Inject the outside events whose recorded causes have all happened live."""
         for event in self.events:
-            if event.injected or not self._progress.ready(event, self._same):
+            if event.injected or not self._progress.ready(event, self.events.timeline, self._same):
                 continue
             event.injected += 1
             for delivery in event.deliveries:
@@ -497,24 +599,13 @@ class ReplayEngine:
     # --- the end ----------------------------------------------------------------------
 
     def unused(self) -> list[str]:
-        """Recorded interactions that were never replayed."""
-        out = []
-        for pub in self.plan.publishes:
-            if not pub.replayed:
-                out.append(f"publish never replayed: {pub.record.describe()}")
-        for messages in self.plan.unsolicited.values():
-            for message in messages:
-                if not message.injected:
-                    out.append(
-                        f"outside delivery never injected: queue={message.queue!r} "
-                        f"routing_key={message.routing_key!r} "
-                        f"(connection {message.connection} #{message.index})"
-                    )
-        return out
+        """Recorded interactions that were never replayed, folded, each with why."""
+        return unused_lines(self)
 
-    def report(self, allow_unused: bool = False) -> str | None:
-        """A failure text, or None when the replay went as recorded."""
-        parts = [m.explain() for m in self.mismatches]
+    def report(self, allow_unused: bool = False, skip_mismatches: int = 0) -> str | None:
+        """A failure text, or None when the replay went as recorded (``skip_mismatches``:
+        the first ones were reported already)."""
+        parts = fold([m.explain() for m in self.mismatches[skip_mismatches:]])
         unused = self.unused()
         if unused and not allow_unused:
             parts.append(
@@ -525,6 +616,11 @@ class ReplayEngine:
             return None
         where = f" ({self.cassette.path})" if self.cassette.path else ""
         return f"cassette replay{where} failed:\n" + "\n".join(parts)
+
+
+def _message_key(record: Any) -> MessageKey:
+    message = record.entry.message
+    return MessageKey(message.exchange, message.routing_key, message.body)
 
 
 def _ignore(message: Message) -> None:

@@ -111,6 +111,7 @@ connections:
     method: Connection.StartOk
     args: {mechanism: PLAIN, response: "\\0orders-svc\\0<redacted>", locale: en_US}
   - {dir: c2s, channel: 0, method: Connection.Open, args: {virtual_host: shop}}
+  - {dir: c2s, channel: 1, method: Queue.Declare, args: {queue: orders}}
   - dir: c2s
     channel: 1
     method: Basic.Publish

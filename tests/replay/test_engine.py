@@ -27,8 +27,10 @@ connections:
   interactions:
   - {{dir: c2s, channel: 1, method: Queue.Declare, args: {{queue: {REC_REPLY_Q}}}}}
   - {{dir: s2c, channel: 1, method: Queue.DeclareOk, args: {{queue: {REC_REPLY_Q}, message_count: 0, consumer_count: 0}}}}
-  - {{dir: c2s, channel: 1, method: Basic.Consume, args: {{queue: {REC_REPLY_Q}, consumer_tag: c1}}}}
+  - {{dir: c2s, channel: 1, method: Basic.Consume, args: {{queue: {REC_REPLY_Q}, consumer_tag: c1, no_ack: true}}}}
   - {{dir: s2c, channel: 1, method: Basic.ConsumeOk, args: {{consumer_tag: c1}}}}
+  - {{dir: c2s, channel: 1, method: Exchange.Declare, args: {{exchange: neutron, exchange_type: topic}}}}
+  - {{dir: s2c, channel: 1, method: Exchange.DeclareOk}}
   - dir: c2s
     channel: 1
     method: Basic.Publish
@@ -113,7 +115,7 @@ def test_unmatched_publish_closes_channel_and_explains() -> None:
     report = engine.report(allow_unused=True)
     assert report is not None
     assert "no recorded publish matches live publish: exchange='neutron'" in report
-    assert "nearest: connection 1 #4" in report
+    assert "nearest: connection 1 #6" in report
     assert "body: /oslo.message/method: 'get_ports' != 'get_networks'" in report
 
 
@@ -128,7 +130,7 @@ def test_never_replayed_interactions_are_reported() -> None:
 
 def test_repeats_follow_recorded_order_unless_allowed() -> None:
     broker = Broker()
-    engine = ReplayEngine(broker, CASSETTE_MODEL())
+    engine = ReplayEngine(broker, CASSETTE_MODEL(), compare=("publish",))
     run_client(broker)
     with pytest.raises(ChannelClosed):
         run_client(broker)
@@ -138,6 +140,16 @@ def test_repeats_follow_recorded_order_unless_allowed() -> None:
     assert report is not None
     assert "the cassette has no publishes" not in report
     assert "it matches 1 recorded publish(es) already replayed" in report
+    assert "allow_playback_repeats=True" in report
+    # every method is compared by default: the second run's declare is a repeat too
+    broker = Broker()
+    engine = ReplayEngine(broker, CASSETTE_MODEL())
+    run_client(broker)
+    with pytest.raises(ChannelClosed, match=r"this Queue\.Declare is not in the recording"):
+        run_client(broker)
+    report = engine.report(allow_unused=True)
+    assert report is not None
+    assert "it matches 1 recorded Queue.Declare already replayed" in report
     assert "allow_playback_repeats=True" in report
     broker2 = Broker()
     engine2 = ReplayEngine(broker2, CASSETTE_MODEL(), allow_playback_repeats=True)
@@ -291,6 +303,8 @@ amqpmock: "0.1.0"
 connections:
 - id: 1
   interactions:
+  - {dir: c2s, channel: 1, method: Exchange.Declare, args: {exchange: events, exchange_type: topic}}
+  - {dir: s2c, channel: 1, method: Exchange.DeclareOk}
   - {dir: c2s, channel: 1, method: Queue.Declare, args: {queue: "", exclusive: true}}
   - {dir: s2c, channel: 1, method: Queue.DeclareOk, args: {queue: amq.gen-AAAAAAAAAAAAAAAAAAAAAA, message_count: 0, consumer_count: 0}}
   - {dir: c2s, channel: 1, method: Basic.Consume, args: {queue: amq.gen-AAAAAAAAAAAAAAAAAAAAAA, consumer_tag: c1, no_ack: true}}

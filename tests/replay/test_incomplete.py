@@ -61,7 +61,7 @@ def test_the_cli_refuses_an_incomplete_cassette_unless_allowed(tmp_path: Path) -
     assert "the cassette is incomplete: connection 1 ended 'upstream-gone'" in refused.stderr
     assert "--allow-incomplete" in refused.stderr
     allowed = subprocess.Popen(
-        [*cmd, "--allow-incomplete", "--listen", "127.0.0.1:0"],
+        [*cmd, "--allow-incomplete", "--allow-unused", "--listen", "127.0.0.1:0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

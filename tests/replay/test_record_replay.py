@@ -154,7 +154,7 @@ def test_record_then_replay_offline(
     assert edited.ret != 0
     edited.stdout.fnmatch_lines(
         [
-            "*cassette replay*seed_flows.yaml* failed:*",
+            "*the cassette replay went wrong (*seed_flows.yaml):*",
             "*no recorded publish matches live publish: exchange='neutron'*",
             "*body: /oslo.message/args/host: 'h2' != 'h7'*",
         ]

@@ -1,0 +1,117 @@
+"""What a replay says when it goes wrong: mismatches first, each once, and what was
+never replayed folded by kind, each with what it was waiting for.
+
+Rules this module keeps:
+- The same mismatch seen again (a client that retries, a redelivery after the channel
+  closed) is one entry with a count, not a screenful.
+- Never-replayed items of one kind and place (52 outside events to one queue) are one
+  line with a count, the first one's place, and the reason they waited: the recorded
+  publish, bind or consume that never came live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from amqpmock.replay._methods import Step, explain_miss
+
+if TYPE_CHECKING:
+    from amqpmock.replay._engine import ReplayEngine
+
+
+@dataclass
+class StepMismatch:
+    """A live client method (not a publish) that the recording does not have."""
+
+    live: Step
+    candidates: list[tuple[Step, list[str]]]
+    used_up: list[Step] = field(default_factory=list)
+    recorded: int = 0
+
+    def explain(self) -> str:
+        return explain_miss(self.live, self.candidates, self.used_up, self.recorded)
+
+
+def fold(texts: list[str]) -> list[str]:
+    """Repeats of one text become one, with how many times it happened."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        counts[text] = counts.get(text, 0) + 1
+    out = []
+    for text, count in counts.items():
+        if count > 1:
+            first, _, rest = text.partition("\n")
+            text = f"{first} (x{count})" + (f"\n{rest}" if rest else "")
+        out.append(text)
+    return out
+
+
+def _times(count: int, one: str, many: str) -> str:
+    return f"{count} {many}" if count > 1 else f"1 {one}"
+
+
+def unused_lines(engine: ReplayEngine) -> list[str]:
+    out: list[str] = []
+    groups: dict[tuple[Any, ...], list[str]] = {}
+    if engine.compare_publishes:
+        for pub in engine.plan.publishes:
+            if not pub.replayed:
+                rec = pub.record
+                key = ("publish", rec.exchange, rec.routing_key, rec.describe().split(": ", 1)[-1])
+                groups.setdefault(key, []).append(f"connection {pub.connection} #{pub.index}")
+    for step in engine.steps:
+        if not step.played:
+            groups.setdefault(("step", step.describe()), []).append(step.where())
+    for key, places in groups.items():
+        if key[0] == "publish":
+            what = f"exchange={key[1]!r} routing_key={key[2]!r}"
+            count = len(places)
+            body = key[3].split(" body=", 1)[-1]
+            out.append(
+                f"publish never replayed: {what} body={body}"
+                + (f" (x{count}, first at {places[0]})" if count > 1 else f" ({places[0]})")
+            )
+        else:
+            count = len(places)
+            out.append(
+                f"recorded {key[1]} never replayed"
+                + (f" (x{count}, first at {places[0]})" if count > 1 else f" ({places[0]})")
+            )
+    out.extend(_outside_lines(engine))
+    return out
+
+
+def _outside_lines(engine: ReplayEngine) -> list[str]:
+    event_of: dict[int, Any] = {}
+    for event in engine.events:
+        for delivery in event.deliveries:
+            event_of[id(delivery)] = event
+    groups: dict[tuple[str, str, str], list[Any]] = {}
+    for messages in engine.plan.unsolicited.values():
+        for message in messages:
+            if message.injected:
+                continue
+            event = event_of.get(id(message))
+            reason = ""
+            if event is not None:
+                waiting = engine._progress.waiting(event, engine.events.timeline, engine._same)
+                if waiting:
+                    first = waiting[0].describe()
+                    more = f" and {len(waiting) - 1} more" if len(waiting) > 1 else ""
+                    reason = f": it waited for {first}{more}, which never happened live"
+            groups.setdefault((message.queue, message.routing_key, reason), []).append(message)
+    out = []
+    for (queue, routing_key, reason), messages in groups.items():
+        head = messages[0]
+        bodies = {m.body for m in messages}
+        count = len(messages)
+        detail = f", {len(bodies)} different bodies" if count > 1 and len(bodies) > 1 else ""
+        out.append(
+            f"{_times(count, 'outside delivery', 'outside deliveries')} never injected: "
+            f"queue={queue!r} routing_key={routing_key!r} "
+            f"(connection {head.connection} #{head.index}"
+            + (f" first{detail}" if count > 1 else "")
+            + f"){reason}"
+        )
+    return out
