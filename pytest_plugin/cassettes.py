@@ -454,7 +454,17 @@ class CassetteSession:
             return None
         mismatches = list(engine.mismatches)
         self.reported = len(mismatches)
-        return "\n".join(fold([m.explain() for m in mismatches]))
+        parts = fold([m.explain() for m in mismatches])
+        if not self.settings.allow_unused:
+            # what never replayed, as far as the test got: with the mismatch, this says
+            # what the outside world was still waiting for
+            unused = self.broker.call(lambda _b: engine.unused())
+            if unused:
+                parts.append(
+                    "recorded interactions not replayed when the test ended:\n"
+                    + "\n".join(f"  {line}" for line in unused)
+                )
+        return "\n".join(parts)
 
     def _finish_replay(self, test_failed: bool = False) -> None:
         blocked = None
