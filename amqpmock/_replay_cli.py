@@ -76,7 +76,7 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="K1,K2",
         help="what the clients do that is compared with the recording (default: all of "
         "publish,declare,bind,delete,purge,qos,confirm,tx,consume,cancel,settle; "
-        "-KIND leaves one out, e.g. -settle)",
+        "-KIND leaves one out, e.g. --compare=-settle)",
     )
     parser.add_argument(
         "--allow-repeats",

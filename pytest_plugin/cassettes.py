@@ -65,7 +65,7 @@ from amqpmock.replay import (
     ReplayEngine,
     ReplayError,
     compare_kinds,
-    fold,
+    fold_mismatches,
     shape,
 )
 from amqpmock.testing.harness import BrokerFixture
@@ -454,7 +454,7 @@ class CassetteSession:
             return None
         mismatches = list(engine.mismatches)
         self.reported = len(mismatches)
-        parts = fold([m.explain() for m in mismatches])
+        parts = fold_mismatches(mismatches)
         if not self.settings.allow_unused:
             # what never replayed, as far as the test got: with the mismatch, this says
             # what the outside world was still waiting for

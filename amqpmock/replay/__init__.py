@@ -16,7 +16,7 @@ from amqpmock.replay._engine import (
     build_plan,
 )
 from amqpmock.replay._methods import ALL_KINDS, KINDS, compare_kinds
-from amqpmock.replay._report import StepMismatch, fold
+from amqpmock.replay._report import StepMismatch, fold, fold_mismatches
 from amqpmock.replay._values import shape
 
 __all__ = [
@@ -34,5 +34,6 @@ __all__ = [
     "build_plan",
     "compare_kinds",
     "fold",
+    "fold_mismatches",
     "shape",
 ]

@@ -44,7 +44,7 @@ from amqpmock.replay._methods import (
     settled,
     step_fields,
 )
-from amqpmock.replay._report import StepMismatch, fold, unused_lines
+from amqpmock.replay._report import StepMismatch, fold_mismatches, unused_lines
 from amqpmock.replay._values import (
     VOLATILE_PROPERTIES,
     body_key,
@@ -447,6 +447,8 @@ class ReplayEngine:
                 return True
             candidates.append((rec, problems))
         candidates.sort(key=lambda pair: len(pair[1]))
+        # the nearest only: those as near as the best one
+        candidates = [c for c in candidates if len(c[1]) == len(candidates[0][1])]
         used_up = [rec for rec in pool if rec.played and not self._step_problems(live, rec)]
         self.mismatches.append(StepMismatch(live, candidates[:2], used_up, len(pool)))
         return False
@@ -605,7 +607,7 @@ class ReplayEngine:
     def report(self, allow_unused: bool = False, skip_mismatches: int = 0) -> str | None:
         """A failure text, or None when the replay went as recorded (``skip_mismatches``:
         the first ones were reported already)."""
-        parts = fold([m.explain() for m in self.mismatches[skip_mismatches:]])
+        parts = fold_mismatches(self.mismatches[skip_mismatches:])
         unused = self.unused()
         if unused and not allow_unused:
             parts.append(

@@ -33,6 +33,33 @@ class StepMismatch:
         return explain_miss(self.live, self.candidates, self.used_up, self.recorded)
 
 
+def fold_mismatches(mismatches: list[Any]) -> list[str]:
+    """Mismatches as texts, repeats folded; settlements of several messages that differ
+    the same way (three nacks where the recording acked) are one entry too."""
+    groups: dict[Any, list[Any]] = {}
+    for mismatch in mismatches:
+        key: Any = mismatch.explain()
+        if isinstance(mismatch, StepMismatch) and "message" in mismatch.live.fields:
+            live = mismatch.live
+            message = live.fields["message"]
+            nearest = mismatch.candidates[0][0].method if mismatch.candidates else ""
+            key = (live.method, live.fields.get("requeue"), message.exchange, message.routing_key)
+            key += (nearest,)
+        groups.setdefault(key, []).append(mismatch)
+    texts = []
+    for key, group in groups.items():
+        if isinstance(key, str):
+            texts.extend([key] * len(group))
+            continue
+        text = group[0].explain()
+        if len(group) > 1:
+            first, _, rest = text.partition("\n")
+            text = f"{first}\n  and {len(group) - 1} more message(s) settled the same way"
+            text += f"\n{rest}" if rest else ""
+        texts.append(text)
+    return fold(texts)
+
+
 def fold(texts: list[str]) -> list[str]:
     """Repeats of one text become one, with how many times it happened."""
     counts: dict[str, int] = {}
@@ -62,7 +89,18 @@ def unused_lines(engine: ReplayEngine) -> list[str]:
                 groups.setdefault(key, []).append(f"connection {pub.connection} #{pub.index}")
     for step in engine.steps:
         if not step.played:
-            groups.setdefault(("step", step.describe()), []).append(step.where())
+            message = step.fields.get("message")
+            if message is not None:  # settlements: by how and where, not per body
+                how = step.method + (
+                    f"(requeue={step.fields['requeue']})" if "requeue" in step.fields else ""
+                )
+                what = (
+                    f"{how} of messages exchange={message.exchange!r} "
+                    f"routing_key={message.routing_key!r}"
+                )
+            else:
+                what = step.describe()
+            groups.setdefault(("step", what), []).append(step.where())
     for key, places in groups.items():
         if key[0] == "publish":
             what = f"exchange={key[1]!r} routing_key={key[2]!r}"
