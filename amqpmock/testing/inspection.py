@@ -33,6 +33,9 @@ class Record:
     redelivered: bool = False
     requeue: bool | None = None
     reason: str | None = None
+    # while recording: RabbitMQ routed the publish past what the proxy sees (no recorded
+    # connection received it, no recorded binding names its queue): an outside consumer
+    outside: bool = False
 
     @property
     def exchange(self) -> str:
@@ -66,7 +69,10 @@ class Record:
         return data
 
     def describe(self) -> str:
-        where = f" -> {self.queues}" if self.event == "published" else ""
+        where = ""
+        if self.event == "published":
+            went = [repr(q) for q in self.queues] + (["outside consumer"] if self.outside else [])
+            where = f" -> [{', '.join(went)}]"
         if self.queue:
             where = f" in {self.queue!r}"
         body = self.message.body
