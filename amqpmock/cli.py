@@ -122,6 +122,16 @@ _DELEGATED = (
         "run_record",
     ),
     (
+        "rabbitmq",
+        "run a throwaway real RabbitMQ on loopback to record against, until Ctrl-C",
+        "Start Debian's rabbitmq-server as the current user on 127.0.0.1 (a free port "
+        "unless --port), with its own temporary data directory; print its AMQP URL, user "
+        "and ports; on Ctrl-C or SIGTERM stop it (and remove that directory).",
+        "amqpmock.testing._rabbitmq_cli",
+        "add_rabbitmq_arguments",
+        "run_rabbitmq",
+    ),
+    (
         "show",
         "print a cassette as a readable timeline",
         "Print a cassette's connections, publishes (and where they went), deliveries and "

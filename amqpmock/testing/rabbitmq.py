@@ -3,7 +3,8 @@
 Rules this module keeps:
 - The node runs Debian's ``rabbitmq-server`` in the foreground as the current user,
   with its own temporary HOME, data directory, node name and free loopback ports, so
-  several can run side by side and none touches the system's node.
+  several can run side by side and none touches the system's node. Every listener
+  (AMQP, amqps, management HTTP, Erlang distribution, epmd) is on ``host`` (loopback).
 - It is an adapter (subprocess, sockets, wall clock), never imported by the core.
 - When the server binary is missing it raises ``RabbitMQUnavailable`` with the command
   that installs it: callers fail loudly, they do not skip.
@@ -15,6 +16,7 @@ Rules this module keeps:
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import shutil
 import signal
@@ -60,6 +62,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _erlang_address(host: str) -> str | None:
+    """``127.0.0.1`` as an Erlang tuple, ``{127,0,0,1}``; None for a name or IPv6."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if address.version != 4:
+        return None
+    return "{" + ",".join(str(b) for b in address.packed) + "}"
 
 
 def _http_answers(host: str, port: int) -> bool:
@@ -128,6 +141,11 @@ class RabbitMQNode:
         return f"http://{self.host}:{self.management_port}"
 
     @property
+    def running(self) -> bool:
+        """True between ``start()`` and ``stop()`` while the server process lives."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
     def pid_file(self) -> Path:
         assert self.workdir is not None
         return self.workdir / "rabbit.pid"
@@ -185,6 +203,12 @@ class RabbitMQNode:
             RABBITMQ_CONFIG_FILE=str(work / "rabbitmq"),
             ERL_EPMD_ADDRESS="127.0.0.1",
         )
+        dist_interface = _erlang_address(self.host)
+        if dist_interface:  # the distribution port listens where the node does, not on all
+            extra = env.get("RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS", "")
+            env["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"] = (
+                f"{extra} -kernel inet_dist_use_interface {dist_interface}".strip()
+            )
         began = time.perf_counter()
         self._proc = subprocess.Popen(
             [SERVER_BINARY],
