@@ -16,7 +16,8 @@ For each broker, fresh:
   Connection.Start; then a passive declare counts what is still ready, and the probes
   that ended before the drain did are counted (later ones met an idle broker).
 
-p95 is nearest-rank. Ratios are fake / RabbitMQ (below 1: the fake is faster).
+p95 is nearest-rank. The fake runs twice, as users start it (the HTTP side on) and with
+``--no-http``; ratios are fake / RabbitMQ and fake / --no-http (below 1: faster).
 
     python bench/stall.py [--depth 1000000] [--fallback-depth 300000] [--probes 20]
                           [--stall-after 60] [--json out.json]
@@ -105,12 +106,15 @@ def spawn(*args: str) -> subprocess.Popen[str]:
 
 @contextlib.contextmanager
 def broker(name: str) -> Iterator[str]:
-    """The URL of a fresh broker: ``amqpmock serve`` in its own process, or RabbitMQ."""
+    """The URL of a fresh broker: ``amqpmock serve`` in its own process as users start
+    it (``fake``: the default options, the HTTP side on) or with ``--no-http``
+    (``fake-no-http``), or RabbitMQ."""
     if name == "rabbitmq":
         with RabbitMQNode() as node:
             yield node.url
         return
-    proc = spawn("-m", "amqpmock.cli", "serve", "--port", "0", "--no-http")
+    extra = ["--no-http"] if name == "fake-no-http" else []
+    proc = spawn("-m", "amqpmock.cli", "serve", "--port", "0", *extra)
     try:
         assert proc.stdout is not None
         yield proc.stdout.readline().strip()
@@ -244,10 +248,13 @@ ROWS: list[tuple[str, str, str, bool]] = [
 
 def table(results: dict[str, dict[str, Any]]) -> str:
     width = max(len(row[1]) for row in ROWS)
-    lines = [f"{'':<{width}}  {'fake':>12}  {'rabbitmq':>12}  {'fake/rabbit':>12}"]
+    heads = ["fake", "--no-http", "rabbitmq", "fake/rabbit", "fake/no-http"]
+    lines = [f"{'':<{width}}  " + "  ".join(f"{h:>12}" for h in heads)]
     for key, label, fmt, ratio in ROWS:
-        fake, rabbit = results["fake"][key], results["rabbitmq"][key]
-        cells = [fmt.format(fake), fmt.format(rabbit), f"{fake / rabbit:.2f}x" if ratio else ""]
+        fake, bare = results["fake"][key], results["fake-no-http"][key]
+        rabbit = results["rabbitmq"][key]
+        cells = [fmt.format(fake), fmt.format(bare), fmt.format(rabbit)]
+        cells += [f"{fake / rabbit:.2f}x", f"{fake / bare:.2f}x"] if ratio else ["", ""]
         lines.append(f"{label:<{width}}  " + "  ".join(f"{c:>12}" for c in cells))
     return "\n".join(lines)
 
@@ -277,20 +284,23 @@ def main(argv: list[str] | None = None) -> int:
         print(notes[-1], file=sys.stderr, flush=True)
         depth = args.fallback_depth
         results["rabbitmq"] = measure("rabbitmq", depth, args.probes, args.stall_after)
-    print(f"fake: fill {depth}, drain, probe ...", file=sys.stderr, flush=True)
-    results["fake"] = measure("fake", depth, args.probes, args.stall_after)
+    for name in ("fake", "fake-no-http"):
+        print(f"{name}: fill {depth}, drain, probe ...", file=sys.stderr, flush=True)
+        results[name] = measure(name, depth, args.probes, args.stall_after)
     load_after = os.getloadavg()
 
     print(
         f"deep-queue stall: {depth} x 64 B, one no-ack consumer (own process), "
-        f"{args.probes} probes; amqpmock serve vs {results['rabbitmq']['server']}; Python "
+        f"{args.probes} probes; amqpmock serve (default options, and --no-http) vs "
+        f"{results['rabbitmq']['server']}; Python "
         f"{platform.python_version()}, {os.cpu_count()} CPUs; load average "
         f"{load_before[0]:.2f} before, {load_after[0]:.2f} after"
     )
     for note in notes:
         print(f"note: {note}")
     print(table(results))
-    print("(x: fake / RabbitMQ; below 1 the fake is faster)")
+    print("(fake: amqpmock serve as users start it, the HTTP side on; x: ratios, below 1 the")
+    print(" first is faster)")
     if args.json:
         env: dict[str, Any] = {"python": platform.python_version(), "cpus": os.cpu_count()}
         env |= {"load_average_before": load_before, "load_average_after": load_after}

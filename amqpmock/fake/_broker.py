@@ -64,6 +64,7 @@ from amqpmock.fake.clock import Clock, VirtualClock
 from amqpmock.fake.commands import Command
 from amqpmock.fake.model import Exchange, Queue
 from amqpmock.fake.routing import EXCHANGE_TYPES, ExchangeType
+from amqpmock.fake.tape import Tape
 
 # The exchanges every RabbitMQ vhost has from the start.
 PREDECLARED_EXCHANGES: tuple[tuple[str, str], ...] = (
@@ -137,6 +138,8 @@ class Broker:
         # called with (connection, channel, method) before a client's method on an open
         # channel is handled; raising ChannelError refuses it (replay compares methods)
         self.method_observers: list[Callable[[CoreConnection, Channel, Any], None]] = []
+        # message events as tuples, for readers that make records only when asked
+        self.tapes: list[Tape] = []
         self._system: CoreConnection | None = None
         self._timers: list[Timer] = []
         self._timer_seq = 0
@@ -288,6 +291,10 @@ class Broker:
 
     def unblock(self) -> None:
         self.blocked_reason = None
+
+    def _tape(self, entry: tuple[Any, ...]) -> None:
+        for tape in self.tapes:
+            tape.add(entry)
 
     def _emit(self, event: str, **data: Any) -> None:
         for listener in self.listeners:

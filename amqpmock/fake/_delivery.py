@@ -81,6 +81,9 @@ def deliver(b: Broker, consumer: Consumer, entry: Entry) -> None:
             message.body,
         )
     )
+    if b.tapes:
+        queue_name, redelivered = consumer.queue.name, entry.redelivered
+        b._tape(("delivered", message, queue_name, consumer.tag, tag, redelivered, ch.conn, ch.id))
     if b.listeners:
         b._emit(
             "delivered",
@@ -316,6 +319,8 @@ def basic_get(b: Broker, ch: Channel, m: Basic.Get, p: Any, body: bytes) -> None
             message.body,
         )
     )
+    if b.tapes:
+        b._tape(("delivered", message, queue.name, None, tag, entry.redelivered, conn, ch.id))
     b._emit(
         "delivered",
         queue=queue,
@@ -352,6 +357,8 @@ def settle(b: Broker, ch: Channel, kind: str, m: Any) -> None:
     if kind == "ack":
         taken = _take_unacked(ch, m.delivery_tag, bool(m.multiple))
         for tag, record in taken:
+            if b.tapes:
+                b._tape(("acked", record.entry.message, record.queue.name, tag))
             if b.listeners:
                 b._emit(
                     "acked", queue=record.queue, message=record.entry.message, delivery_tag=tag
@@ -363,6 +370,8 @@ def settle(b: Broker, ch: Channel, kind: str, m: Any) -> None:
             if record.queue.log is not None:
                 raise refuse("basic.nack and basic.reject", record.queue)
         for tag, record in taken:
+            if b.tapes:
+                b._tape(("nacked", record.entry.message, record.queue.name, tag, bool(m.requeue)))
             b._emit(
                 "nacked",
                 queue=record.queue,

@@ -124,6 +124,8 @@ def dead_letter(b: Broker, queue: Queue, message: Message, reason: str) -> None:
     for key in keys:
         b._route_key(vhost, exchange, key, new_props.headers, found, None)
     rejected = any(d.get("reason") == "rejected" for d in deaths)
+    if b.tapes:
+        b._tape(("dead_lettered", dead, queue.name, reason))
     b._emit("dead_lettered", queue=queue, message=dead, reason=reason)
     for target in found:
         # a dead-letter cycle without any rejection drops the message (RabbitMQ)

@@ -176,6 +176,8 @@ def _do_publish(
             del visible["BCC"]
             message.properties = copy_properties(props, headers=visible)
         routed = bool(queues) or routed_outside or bool(held)
+    if b.tapes:
+        b._tape(("published", message, queues, conn, ch.id))
     if b.listeners:
         b._emit("published", message=message, connection=conn, channel=ch.id)
         b._emit("routed", message=message, queues=queues)
@@ -184,6 +186,8 @@ def _do_publish(
         if not b._enqueue(queue, message):
             rejected = True
     if not routed and m.mandatory:
+        if b.tapes:
+            b._tape(("returned", message, conn))
         b._emit("returned", message=message, connection=conn)
         conn.send(
             SendContent(

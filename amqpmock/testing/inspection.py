@@ -16,6 +16,7 @@ from typing import Any
 
 from amqpmock.fake import Broker
 from amqpmock.fake.model import Message
+from amqpmock.fake.tape import Tape
 
 _MISSING: Any = object()
 
@@ -161,91 +162,75 @@ class Records(list[Record]):
         return "\n".join(f"  {i + 1}. {r.describe()}" for i, r in enumerate(self))
 
 
+def record_of(entry: tuple[Any, ...]) -> Record:
+    """A tape entry (``amqpmock.fake.tape``) as a record."""
+    event, message = entry[0], entry[1]
+    if event == "published":
+        return Record("published", message, [q.name for q in entry[2]])
+    if event == "delivered":
+        _, _, queue, consumer, tag, redelivered, _conn, _channel = entry
+        return Record(
+            "delivered",
+            message,
+            queue=queue,
+            consumer=consumer,
+            delivery_tag=tag,
+            redelivered=bool(redelivered),
+        )
+    if event == "acked":
+        return Record("acked", message, queue=entry[2], delivery_tag=entry[3])
+    if event == "nacked":
+        return Record("nacked", message, queue=entry[2], delivery_tag=entry[3], requeue=entry[4])
+    if event == "dead_lettered":
+        return Record("dead_lettered", message, queue=entry[2], reason=entry[3])
+    return Record(event, message)
+
+
 class TrafficRecorder:
-    """Listens to a broker and keeps every message event, in order; or, once ``bound``
-    (a long-running ``amqpmock serve``), the latest ones."""
+    """Every message event of a broker, in order; or, once ``bound`` (a long-running
+    ``amqpmock serve``), the latest ones.
+
+    The broker writes its events on a ``Tape`` (one tuple each, made where the event
+    happens); records are made from it only when they are read, so a server that
+    nobody inspects pays for a tuple per event and nothing more."""
 
     EVENTS = ("published", "delivered", "acked", "nacked", "returned", "dead_lettered")
 
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
-        self.records = Records()
-        self._pending_publish: Record | None = None
-        self._max_records: int | None = None
-        self._max_bytes: int | None = None
-        self._bytes = 0
-        broker.listeners.append(self._on_event)
+        self.tape = Tape()
+        self._records = Records()
+        self._taken = 0  # tape entries already made into records
+        broker.tapes.append(self.tape)
 
     def bound(self, records: int, body_bytes: int) -> None:
         """Keep at most about ``records`` records and ``body_bytes`` of their bodies:
         the oldest go, a quarter at a time."""
-        self._max_records, self._max_bytes = records, body_bytes
-        self._bytes = sum(len(r.message.body) for r in self.records)
+        self.tape.bound(records, body_bytes)
 
-    def _add(self, record: Record) -> None:
-        self.records.append(record)
-        if self._max_records is None or self._max_bytes is None:
-            return
-        self._bytes += len(record.message.body)
-        if len(self.records) > self._max_records or self._bytes > self._max_bytes:
-            keep_records, keep_bytes = self._max_records * 3 // 4, self._max_bytes * 3 // 4
-            drop = 0
-            while drop < len(self.records) - 1 and (
-                len(self.records) - drop > keep_records or self._bytes > keep_bytes
-            ):
-                self._bytes -= len(self.records[drop].message.body)
-                drop += 1
-            del self.records[:drop]
+    @property
+    def records(self) -> Records:
+        tape = self.tape
+        if self._taken != tape.added:
+            self._records.extend(record_of(entry) for entry in tape.since(self._taken))
+            self._taken = tape.added
+            extra = len(self._records) - len(tape.entries)
+            if extra > 0:  # the tape let its oldest go
+                del self._records[:extra]
+        return self._records
+
+    def latest(self, count: int) -> Records:
+        """The latest ``count`` records, made from the tape without keeping them."""
+        return Records(record_of(entry) for entry in self.tape.latest(count))
 
     def close(self) -> None:
-        if self._on_event in self.broker.listeners:
-            self.broker.listeners.remove(self._on_event)
+        if self.tape in self.broker.tapes:
+            self.broker.tapes.remove(self.tape)
 
     def clear(self) -> None:
-        self.records.clear()
-        self._bytes = 0
-
-    def _on_event(self, event: str, data: dict[str, Any]) -> None:
-        if event == "published":
-            record = Record("published", data["message"])
-            self._pending_publish = record
-            self._add(record)
-        elif event == "routed":
-            pending = self._pending_publish
-            if pending is not None and pending.message is data["message"]:
-                pending.queues = [q.name for q in data["queues"]]
-        elif event == "delivered":
-            self._add(
-                Record(
-                    "delivered",
-                    data["message"],
-                    queue=data["queue"].name,
-                    consumer=data.get("consumer"),
-                    delivery_tag=data.get("delivery_tag"),
-                    redelivered=bool(data.get("redelivered")),
-                )
-            )
-        elif event in ("acked", "nacked"):
-            self._add(
-                Record(
-                    event,
-                    data["message"],
-                    queue=data["queue"].name,
-                    delivery_tag=data.get("delivery_tag"),
-                    requeue=data.get("requeue"),
-                )
-            )
-        elif event == "returned":
-            self._add(Record("returned", data["message"]))
-        elif event == "dead_lettered":
-            self._add(
-                Record(
-                    "dead_lettered",
-                    data["message"],
-                    queue=data["queue"].name,
-                    reason=data["reason"],
-                )
-            )
+        self.tape.clear()
+        self._records = Records()
+        self._taken = self.tape.added
 
     def of(self, event: str) -> Records:
         return Records(r for r in self.records if r.event == event)

@@ -53,6 +53,32 @@ class TrafficContext:
     # at most this many publishes and deliveries remembered (None: all), the oldest
     # going first: a context that lives as long as a server (the live page)
     limit: int | None = None
+    _read: int = 0  # tape entries already read by ``catch_up``
+
+    def catch_up(self, tape: Any, broker: Any = None) -> None:
+        """Learn from a broker's ``Tape`` what happened since the last call: the same
+        as ``listener`` learns, read when somebody looks instead of at every event.
+        ``broker``: where exchange types are looked up."""
+        for entry in tape.since(self._read):
+            event, message = entry[0], entry[1]
+            if event == "published":
+                conn, channel = entry[3], entry[4]
+                self._connection(conn)
+                self.publishers[message.id] = (conn.number, int(channel or 0))
+            elif event == "delivered":
+                conn = entry[6]
+                self._connection(conn)
+                self.receivers[(message.id, entry[2], int(entry[4] or 0))] = (conn.number, 0)
+            if broker is not None and message.exchange not in self.exchange_types:
+                for vhost in broker.vhosts.values():
+                    exchange = vhost.exchanges.get(message.exchange)
+                    if exchange is not None:
+                        self.exchange_types[message.exchange] = exchange.type
+                        break
+        self._read = tape.added
+        if self.limit is not None:
+            _forget_oldest(self.publishers, self.limit)
+            _forget_oldest(self.receivers, self.limit)
 
     def listener(self, event: str, data: dict[str, Any]) -> None:
         conn = data.get("connection")

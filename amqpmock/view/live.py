@@ -75,8 +75,9 @@ class LivePage:
     def __init__(self, control: ControlAPI, management: Context) -> None:
         self.control = control
         self.management = management
+        # what the diagram needs of who did what is read off the recorder's tape when
+        # the page asks (catch_up), not at every event: nothing per message otherwise
         self.traffic = TrafficContext(limit=REMEMBERED)
-        control.fixture.call(lambda b: b.listeners.append(self.traffic.listener))
         self._paths = {
             "/": self._page,
             "/amqpmock/state": self._state,
@@ -132,7 +133,7 @@ class LivePage:
             if conn.core is not None
             for ch in conn.core.channels.values()
         ]
-        records = list(self.control.fixture.recorder.records)[-RECENT:]
+        records = self.control.fixture.recorder.latest(RECENT)
         messages: list[dict[str, Any]] = []
         for record in reversed(records):
             row = record_data(record)
@@ -162,7 +163,11 @@ class LivePage:
         )
 
     def _diagram(self) -> Response:
-        records = list(self.control.fixture.recorder.records[-DRAWN:])
+        recorder = self.control.fixture.recorder
+        records = recorder.latest(DRAWN)
+        tape = getattr(recorder, "tape", None)
+        if tape is not None:
+            self.traffic.catch_up(tape, self.control.fixture.broker)
         if not records:
             return Response(200, "<p>No traffic yet.</p>", {"Content-Type": "text/html"})
         flow = flow_from_records(records, self.traffic, title="live traffic")
