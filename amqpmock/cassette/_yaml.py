@@ -16,7 +16,7 @@ import contextlib
 import decimal
 import os
 import re
-import tempfile
+import secrets
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -365,13 +365,29 @@ def cassette_text(cassette: Cassette, secrets: Iterable[str] = ()) -> str:
     return text
 
 
+def _create_beside(target: Path) -> tuple[int, str]:
+    """A new temporary file beside ``target``, with the mode an ordinary new file gets
+    (0666 less the umask, so 0644 under umask 022): what is written through it (a
+    redacted cassette, a picture) is meant to be committed and read by others, unlike
+    ``mkstemp``'s 0600."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = str(target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {target}")
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike[str]) -> Iterator[TextIO]:
     """A text file that becomes ``path`` (through a temporary file beside it, fsync and
-    a rename) only when the block ends without an exception."""
+    a rename) only when the block ends without an exception. A new file's mode is an
+    ordinary one (0644 under umask 022), not a temporary file's 0600."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = _create_beside(target)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             yield handle
