@@ -109,7 +109,7 @@ def inject(
     target = b.vhosts[vhost].queues.get(queue)
     if target is None:
         return False
-    message = b._new_message(exchange, routing_key, properties or Basic.Properties(), body)
+    message = b._new_message(exchange, routing_key, properties or Basic.Properties(), body, vhost)
     if b.listeners:
         b._emit("injected", message=message, queue=target)
     accepted = b._enqueue(target, message)

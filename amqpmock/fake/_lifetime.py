@@ -119,7 +119,7 @@ def dead_letter(b: Broker, queue: Queue, message: Message, reason: str) -> None:
     headers = dict(sorted(headers.items()))
     new_props = copy_properties(props, headers=headers, expiration=None)
     keys = [queue.dlrk] if queue.dlrk is not None else routing_keys
-    dead = b._new_message(queue.dlx, keys[0], new_props, message.body)
+    dead = b._new_message(queue.dlx, keys[0], new_props, message.body, message.vhost)
     found: dict[Queue, None] = {}
     for key in keys:
         b._route_key(vhost, exchange, key, new_props.headers, found, None)

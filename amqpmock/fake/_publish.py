@@ -35,10 +35,16 @@ if TYPE_CHECKING:
 
 
 def new_message(
-    b: Broker, exchange: str, routing_key: str, props: Basic.Properties, body: bytes
+    b: Broker,
+    exchange: str,
+    routing_key: str,
+    props: Basic.Properties,
+    body: bytes,
+    vhost: str = "/",
 ) -> Message:
     b._next_message_id += 1
-    return Message(exchange, routing_key, props, body, b.clock.now(), b._next_message_id)
+    now = b.clock.now()
+    return Message(exchange, routing_key, props, body, now, b._next_message_id, vhost)
 
 
 # --- routing ---------------------------------------------------------------------
@@ -146,7 +152,7 @@ def _do_publish(
     conn = ch.conn
     if ch.confirm:
         ch.publish_seq += 1
-    message = b._new_message(m.exchange, m.routing_key, props, body)
+    message = b._new_message(m.exchange, m.routing_key, props, body, conn.vhost_name)
     if not m.exchange and m.routing_key.startswith(REPLY_PREFIX):
         # RabbitMQ 3.10 delivers a direct reply but, as it reached no queue, also
         # returns it (312) when it was published mandatory (observed; aio-pika does so)

@@ -37,6 +37,7 @@ class Message:
     body: bytes
     published_at: float
     id: int = 0
+    vhost: str = "/"  # where it was published (what the HTTP side may show a user)
 
     @property
     def headers(self) -> dict[str, Any]:

@@ -110,8 +110,9 @@ class Router:
     """Routes by method and the path's segments joined with ``\\x00`` (a segment may
     itself hold ``/``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tags: frozenset[str] | None = None) -> None:
         self._routes: list[Route] = []
+        self.tags = API_TAGS if tags is None else tags  # who may log in
 
     def add(self, method: str, shape: str, handler: Handler, *, admin: bool = False) -> None:
         """``shape``: segments with ``*`` for a captured one, e.g. ``queues/*/*``."""
@@ -125,7 +126,7 @@ class Router:
             return exc.response()
 
     def _handle(self, context: Context, request: Request) -> Response:
-        user = authenticate(context, request.headers.get("authorization", ""))
+        user = authenticate(context, request.headers.get("authorization", ""), self.tags)
         request.user = user
         joined = "\x00".join(request.segments)
         allowed: list[str] = []
@@ -148,9 +149,9 @@ class Router:
         raise not_found()
 
 
-def authenticate(context: Context, header: str) -> str:
+def authenticate(context: Context, header: str, tags: frozenset[str] | None = None) -> str:
     """The user of an ``Authorization`` header (HTTP basic auth with a user that has a
-    management tag), or the 401 RabbitMQ answers."""
+    management tag, or one of ``tags``), or the 401 RabbitMQ answers."""
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:
         raise ManagementError(401, None, None, {"WWW-Authenticate": REALM})
@@ -160,7 +161,7 @@ def authenticate(context: Context, header: str) -> str:
         raise ManagementError(401, None, None, {"WWW-Authenticate": REALM}) from None
     if not context.broker.authenticate(user, password):
         raise ManagementError(401, "not_authorized", "Login failed", {"WWW-Authenticate": REALM})
-    if not API_TAGS & set(context.tags(user)):
+    if not (API_TAGS if tags is None else tags) & set(context.tags(user)):
         raise ManagementError(
             401, "not_authorised", "Not management user", {"WWW-Authenticate": REALM}
         )

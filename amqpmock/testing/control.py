@@ -3,8 +3,12 @@ tests in any language, under ``/amqpmock/`` beside the management API's ``/api/`
 
 Every call goes to a ``BrokerFixture`` (reset, the clock, injected messages, traffic
 records, RPC stubs): the same implementation, not a second one. It runs on the
-server's loop, where the fixture's calls run inline. Credentials as for the management
-API (HTTP basic auth, a user with the ``management`` tag or higher).
+server's loop, where the fixture's calls run inline. Credentials: HTTP basic auth, as
+for the management API, of a user tagged ``administrator`` or ``amqpmock`` (the control
+API's own tag): it can publish anywhere, move the clock and answer RPCs, so the
+management tags (``management``, ``monitoring``, ``policymaker``) are not enough. An
+``amqpmock`` user who is not an administrator sees records and messages only of the
+vhosts it has permissions on, and may not reset (a reset deletes users).
 
     POST   /amqpmock/reset
     POST   /amqpmock/clock/advance          {"seconds": 30}
@@ -32,8 +36,9 @@ from pamqp.commands import Basic
 
 from amqpmock.fake.model import Message
 from amqpmock.management import Context, Request, Response, Router, request_for
+from amqpmock.management._api import API_TAGS, authenticate
 from amqpmock.management._context import property_table
-from amqpmock.management._errors import bad_request, not_found, require
+from amqpmock.management._errors import ManagementError, bad_request, not_found, require
 from amqpmock.management._views import json_value
 from amqpmock.testing.harness import BrokerFixture
 from amqpmock.testing.inspection import Record
@@ -41,6 +46,21 @@ from amqpmock.testing.rpc import RPCCall, RPCStub
 
 EVENTS = ("published", "delivered", "acked", "nacked", "returned", "dead_lettered")
 PREFIX = "/amqpmock"
+CONTROL_TAGS = frozenset({"administrator", "amqpmock"})
+
+
+def control_user(context: Context, headers: dict[str, str]) -> tuple[str, set[str] | None]:
+    """The user of a request to the control API or the live page, and the vhosts it
+    may see there (None: all, an administrator); the 401 RabbitMQ answers a user
+    without the right tag otherwise."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    user = authenticate(context, lowered.get("authorization", ""), API_TAGS | CONTROL_TAGS)
+    tags = set(context.tags(user))
+    if not CONTROL_TAGS & tags:
+        raise ManagementError(401, "not_authorised", "Not administrator user")
+    if "administrator" in tags:
+        return user, None
+    return user, {vhost for (who, vhost) in context.broker.permissions if who == user}
 
 
 def message_data(message: Message) -> dict[str, Any]:
@@ -112,8 +132,9 @@ class ControlAPI:
         self.fixture = fixture
         self.context = Context(fixture.broker)
         self.stubs: dict[int, RPCStub] = {}
+        self.visible: set[str] | None = None  # the vhosts this request's user may see
         self._next_stub = 0
-        self.router = Router()
+        self.router = Router(API_TAGS | CONTROL_TAGS)
         add = self.router.add
         add("POST", "reset", self._reset)
         add("POST", "clock/advance", self._advance)
@@ -135,11 +156,20 @@ class ControlAPI:
         request = request_for(method, raw_path, query, body, headers, PREFIX)
         if request is None:
             return not_found().response()
+        try:
+            _user, self.visible = control_user(self.context, headers or {})
+        except ManagementError as exc:
+            return exc.response()
         return self.router.handle(self.context, request)
+
+    def _sees(self, vhost: str) -> bool:
+        return self.visible is None or vhost in self.visible
 
     # --- handlers ----------------------------------------------------------------
 
     def _reset(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        if self.visible is not None:
+            raise ManagementError(401, "not_authorised", "Not administrator user")
         for stub in self.stubs.values():
             stub.stop()
         self.stubs.clear()
@@ -167,6 +197,8 @@ class ControlAPI:
             props = Basic.Properties(**properties) if properties else None
         except TypeError as exc:
             raise bad_request(f"properties: {exc}") from None
+        if not self._sees("/"):
+            raise ManagementError(401, "not_authorised", "access to vhost '/' refused")
         payload = body.get("body", "")
         if "body_base64" in body:
             payload = base64.b64decode(str(body["body_base64"]))
@@ -185,11 +217,11 @@ class ControlAPI:
         }
         if criteria:
             records = records.filter(**criteria)
-        return Response(200, [record_data(r) for r in records])
+        return Response(200, [record_data(r) for r in records if self._sees(r.message.vhost)])
 
     def _messages(self, ctx: Context, req: Request, args: list[str]) -> Response:
         queue = ctx.broker.vhosts["/"].queues.get(args[0])
-        if queue is None:
+        if queue is None or not self._sees("/"):
             raise not_found()
         return Response(200, [message_data(m) for m in self.fixture.messages(args[0])])
 

@@ -17,7 +17,6 @@ from importlib.resources import files
 from typing import Any
 
 from amqpmock.management import Context, Response
-from amqpmock.management._api import authenticate
 from amqpmock.management._errors import ManagementError
 from amqpmock.management._views import (
     bindings,
@@ -26,7 +25,7 @@ from amqpmock.management._views import (
     exchange_view,
     queue_view,
 )
-from amqpmock.testing.control import ControlAPI, record_data
+from amqpmock.testing.control import ControlAPI, control_user, record_data
 from amqpmock.view._diagram_svg import render_svg
 from amqpmock.view.diagram import build_diagram
 from amqpmock.view.flows import TrafficContext, flow_from_records
@@ -78,6 +77,7 @@ class LivePage:
         # what the diagram needs of who did what is read off the recorder's tape when
         # the page asks (catch_up), not at every event: nothing per message otherwise
         self.traffic = TrafficContext(limit=REMEMBERED)
+        self.visible: set[str] | None = None  # the vhosts this request's user may see
         self._paths = {
             "/": self._page,
             "/amqpmock/state": self._state,
@@ -99,12 +99,14 @@ class LivePage:
             return self.control.handle(method, raw_path, query, body, headers)
         if method != "GET":
             return Response(405)
-        lowered = {k.lower(): v for k, v in (headers or {}).items()}
-        try:  # the management API's credentials, as for everything on this port
-            authenticate(self.management, lowered.get("authorization", ""))
+        try:  # the control API's users: it shows message bodies
+            _user, self.visible = control_user(self.management, headers or {})
         except ManagementError as exc:
             return exc.response()
         return view()
+
+    def _sees(self, vhost: str) -> bool:
+        return self.visible is None or vhost in self.visible
 
     def _no_icon(self) -> Response:
         return Response(204)  # no icon; not a 404 in the browser's console
@@ -119,21 +121,26 @@ class LivePage:
         queues = [
             queue_view(ctx, q, unacked.get(id(q), (0, 0)))
             for name in sorted(b.vhosts)
+            if self._sees(name)
             for q in sorted(b.vhosts[name].queues.values(), key=lambda q: q.name)
         ]
         connections = []
         for conn in ctx.wire_connections():
             row = connection_view(ctx, conn)
+            if not self._sees(str(row.get("vhost", "/"))):
+                continue
             props = row["client_properties"]
             row["client"] = props.get("connection_name") or props.get("product", "")
             connections.append(row)
         channels = [
             channel_view(ctx, conn, ch)
             for conn in ctx.wire_connections()
-            if conn.core is not None
+            if conn.core is not None and self._sees(conn.core.vhost_name)
             for ch in conn.core.channels.values()
         ]
-        records = self.control.fixture.recorder.latest(RECENT)
+        records = [
+            r for r in self.control.fixture.recorder.latest(RECENT) if self._sees(r.message.vhost)
+        ]
         messages: list[dict[str, Any]] = []
         for record in reversed(records):
             row = record_data(record)
@@ -149,12 +156,14 @@ class LivePage:
                 "exchanges": [
                     exchange_view(name, e)
                     for name in sorted(b.vhosts)
+                    if self._sees(name)
                     for e in sorted(b.vhosts[name].exchanges.values(), key=lambda e: e.name)
                     if not e.predeclared
                 ],
                 "bindings": [
                     row
                     for name in sorted(b.vhosts)
+                    if self._sees(name)
                     for row in bindings(b.vhosts[name])
                     if row["source"]
                 ],
@@ -164,7 +173,7 @@ class LivePage:
 
     def _diagram(self) -> Response:
         recorder = self.control.fixture.recorder
-        records = recorder.latest(DRAWN)
+        records = [r for r in recorder.latest(DRAWN) if self._sees(r.message.vhost)]
         tape = getattr(recorder, "tape", None)
         if tape is not None:
             self.traffic.catch_up(tape, self.control.fixture.broker)
