@@ -357,16 +357,18 @@ class CassetteSession:
 
     def _start_replay(self) -> None:
         settings = self.settings
+        failure = ""
         try:
             cassette = load_cassette(settings.path)
         except CassetteError as exc:
-            hint = ""
+            failure = str(exc)
             if not settings.path.exists():
-                hint = (
+                failure += (
                     " (record it with --amqp-record-mode=once and --amqp-upstream URL, "
                     f"or ${UPSTREAM_ENV})"
                 )
-            pytest.fail(f"{exc}{hint}", pytrace=False)
+        if failure:  # failed outside the except block: said once, not chained to exc
+            pytest.fail(failure, pytrace=False)
         problem = incomplete_problem(cassette)
         if problem is not None:
             if not settings.allow_incomplete:

@@ -58,8 +58,8 @@ def test_none_is_the_default_and_needs_the_cassette(pytester: pytest.Pytester) -
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
         [
-            "*cassettes/loop.yaml*",
-            "*record it with --amqp-record-mode=once and --amqp-upstream URL*",
+            "*cassettes/loop.yaml: no such cassette file "
+            "(record it with --amqp-record-mode=once and --amqp-upstream URL*",
         ]
     )
 
