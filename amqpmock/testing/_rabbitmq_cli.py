@@ -72,7 +72,7 @@ def add_rabbitmq_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="keep the node's files (data, logs, config) here; default: a temporary "
         "directory removed at stop. The node is named after its AMQP port, so pass "
-        "the same --port to come back to the same queues",
+        "the same --port to come back to the same durable queues",
     )
     parser.add_argument(
         "--startup-timeout",
