@@ -129,11 +129,13 @@ Row = Arrow | Note
 
 @dataclass
 class Block:
-    """Rows drawn once; ``times`` > 1 puts them in a ``loop xN`` frame."""
+    """Rows drawn once; ``times`` > 1 puts them in a ``loop xN`` frame (``detail``: its
+    tooltip, listing the messages that differ between rounds)."""
 
     rows: list[Row]
     times: int = 1
     label: str = ""
+    detail: str = ""
 
 
 @dataclass

@@ -335,7 +335,8 @@ def render_svg(diagram: Diagram, standalone: bool = True) -> str:
                 f'<rect class="loop-frame" x="{LEFT - 4}" y="{top}" '
                 f'width="{layout.width - LEFT - 8}" height="{bottom - top}" rx="4"/>'
                 f'<text class="loop-label" x="{LEFT + 2}" y="{top + 13}">'
-                f"{_esc(block.label)}</text>"
+                + (f"<title>{_esc(block.detail)}</title>" if block.detail else "")
+                + f"{_esc(block.label)}</text>"
             )
         for row in block.rows:
             if isinstance(row, Arrow):

@@ -7,6 +7,7 @@ The rules are in ``amqpmock.view.flows``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,6 +44,20 @@ def body_preview(body: bytes, limit: int = 60) -> str:
     except UnicodeDecodeError:
         return f"<{len(body)} bytes>"
     return short(text, limit) if text else "<empty>"
+
+
+OSLO_IDS = ("_msg_id", "_unique_id")
+"""Per-message ids in an oslo.messaging message: two messages that differ only in them
+carry the same request or reply."""
+
+
+def body_digest(body: bytes, oslo: Mapping[str, Any] | None = None) -> str:
+    """What tells bodies apart: a digest of the bytes, or of an oslo.messaging message
+    with its per-message ids (``OSLO_IDS``) left out."""
+    if oslo is not None:
+        kept = {k: v for k, v in oslo.items() if k not in OSLO_IDS}
+        body = b"oslo:" + json.dumps(kept, sort_keys=True, default=str).encode()
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
 def oslo_payload(body: bytes) -> dict[str, Any] | None:
@@ -202,6 +217,7 @@ class _Book:
             flavor=kind.flavor,
             summary=kind.summary,
             body_preview=body_preview(body),
+            body_digest=body_digest(body, kind.oslo),
             publisher=publisher,
             properties=dict(properties),
             failed=kind.failed,

@@ -1,5 +1,5 @@
-"""The flow model: events, messages, RPC calls, ``Flow`` and its ``Summary``, participant
-ids, and runs of repeated events (``collapse_repeats``).
+"""The flow model: events, messages, RPC calls, ``Flow`` and its ``Summary``, and
+participant ids (runs of repeated events are ``_flow_repeats``).
 
 Built by the two front ends (``_flow_cassette``, ``_flow_records``); drawn by
 ``timeline`` and ``diagram``. The rules are in ``amqpmock.view.flows``.
@@ -7,7 +7,6 @@ Built by the two front ends (``_flow_cassette``, ``_flow_records``); drawn by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -72,6 +71,8 @@ class MessageInfo:
     body_preview: str
     publisher: str
     properties: dict[str, Any] = field(default_factory=dict)
+    body_digest: str = ""
+    """Equal for equal bodies (see ``_flow_classify.body_digest``)."""
     rpc: int | None = None
     failed: bool = False
     ending: bool = False
@@ -296,7 +297,7 @@ class Flow:
         own = getattr(event, "conn", None)
         if isinstance(own, int):
             found.add(own)
-        for number in _event_messages(event):
+        for number in event_messages(event):
             info = self.messages.get(number)
             if info is not None:
                 found |= info.connections
@@ -313,7 +314,7 @@ class Flow:
                 found.add(value)
         for value in getattr(event, "queues", ()) or ():
             found.add(value)
-        for number in _event_messages(event):
+        for number in event_messages(event):
             info = self.messages.get(number)
             if info is not None:
                 found |= info.queues
@@ -337,7 +338,7 @@ class Flow:
             if (connection is None or connection in self.event_connections(e))
             and (queue is None or queue in self.event_queues(e))
         ]
-        numbers = {n for e in kept for n in _event_messages(e)}
+        numbers = {n for e in kept for n in event_messages(e)}
         messages = {n: m for n, m in self.messages.items() if n in numbers}
         calls = [c for c in self.rpc_calls if c.request in numbers]
         conns = {
@@ -365,96 +366,12 @@ class Flow:
         return flow
 
 
-def _event_messages(event: Event) -> list[int]:
+def event_messages(event: Event) -> list[int]:
     if isinstance(event, Published | Delivered | Returned | DeadLettered):
         return [event.message]
     if isinstance(event, Settled):
         return list(event.messages)
     return []
-
-
-# --- repeats ------------------------------------------------------------------------
-
-
-@dataclass
-class Repeat:
-    """``events`` happened ``times`` times in a row (the first round is ``events``)."""
-
-    events: list[Event]
-    times: int
-    rounds: list[list[Event]] = field(default_factory=list)
-
-
-def event_signature(flow: Flow, event: Event) -> tuple[Any, ...]:
-    """What an event looks like with its numbers (message, tag) left out."""
-    if isinstance(event, Published):
-        info = flow.messages.get(event.message)
-        return (
-            "pub",
-            event.publisher,
-            event.channel,
-            event.exchange,
-            event.routing_key,
-            tuple(event.queues),
-            event.outside,
-            event.outcome,
-            info.flavor if info else None,
-            info.summary if info and info.flavor in ("call", "cast", "fanout_cast") else None,
-        )
-    if isinstance(event, Delivered):
-        info = flow.messages.get(event.message)
-        return (
-            "dlv",
-            event.conn,
-            event.channel,
-            event.queue,
-            event.via_get,
-            info.flavor if info else None,
-        )
-    if isinstance(event, Settled):
-        return ("set", event.action, event.conn, event.channel, event.requeue, tuple(event.queues))
-    if isinstance(event, Returned):
-        return ("ret", event.conn, event.exchange, event.code)
-    if isinstance(event, DeadLettered):
-        return ("dlx", event.queue, event.reason, event.exchange, tuple(event.queues))
-    if isinstance(event, Setup):
-        return ("setup", event.conn, event.channel, tuple(event.items))
-    return ("other", id(event))
-
-
-def collapse_repeats(
-    flow: Flow, events: Sequence[Event] | None = None, max_period: int = 8, min_times: int = 4
-) -> list[Event | Repeat]:
-    """Runs of the same event pattern (up to ``max_period`` events long, repeated at
-    least ``min_times`` times) become one ``Repeat``."""
-    items = list(flow.events if events is None else events)
-    sigs = [event_signature(flow, e) for e in items]
-    out: list[Event | Repeat] = []
-    i = 0
-    while i < len(items):
-        best_period, best_times = 0, 1
-        for period in range(1, max_period + 1):
-            if i + 2 * period > len(items):
-                break
-            times = 1
-            while (
-                i + (times + 1) * period <= len(items)
-                and sigs[i + times * period : i + (times + 1) * period] == sigs[i : i + period]
-            ):
-                times += 1
-            needed = min_times
-            if times >= needed and period * times > best_period * best_times:
-                best_period, best_times = period, times
-        if best_period:
-            rounds = [
-                items[i + r * best_period : i + (r + 1) * best_period] for r in range(best_times)
-            ]
-            out.append(Repeat(events=rounds[0], times=best_times, rounds=rounds))
-            i += best_period * best_times
-        else:
-            out.append(items[i])
-            i += 1
-    return out
 
 
 # --- summary ------------------------------------------------------------------------

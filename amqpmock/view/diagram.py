@@ -14,7 +14,9 @@ Rules this module keeps:
   services (parties the recording did not see). Each row is one arrow (publish to an
   exchange, routing to a queue, delivery, ack/nack/requeue, return, dead letter) or one
   note on a lifeline (handshake, setup, close, error). Handshakes are one note; runs of
-  the same pattern are drawn once inside a ``loop xN`` frame.
+  the same pattern are drawn once inside a ``loop xN`` frame. When the folded messages
+  differ, the frame's label says how (``52 different bodies``) and its tooltip lists
+  them; the publish shows the first and last body.
 - Colour tells what a message is for (call, reply, cast, fanout_cast, plain message);
   line style tells the arrow kind; the legend says both.
 - Stable hooks for tests and tools: every participant has ``data-participant`` (its id,
@@ -48,6 +50,7 @@ from amqpmock.view._diagram_model import (
     Participant,
     Row,
     _end,
+    _middle,
 )
 from amqpmock.view._diagram_svg import _esc, render_svg
 from amqpmock.view.flows import (
@@ -65,11 +68,15 @@ from amqpmock.view.flows import (
     Returned,
     Settled,
     Setup,
+    Variation,
     collapse_repeats,
     connection_id,
     exchange_id,
     flow_from_cassette,
     queue_id,
+    sample,
+    variation_label,
+    variation_text,
 )
 
 __all__ = [
@@ -381,7 +388,14 @@ def build_diagram(flow: Flow, collapse: bool = True, setup: bool = True) -> Diag
                         row.queues |= queues
             numbers = sorted({n for rnd in item.rounds for e in rnd for n in _numbers(e)})
             span = f" #{numbers[0]}..#{numbers[-1]}" if numbers else ""
-            blocks.append(Block(rows, item.times, f"loop x{item.times}{span}"))
+            label = variation_label(item.variations)
+            if label:
+                span += f", {label}" if numbers else f" {label}"
+            lists = [_variation_list(flow, v) for v in item.variations]
+            for variation, listed in zip(item.variations, lists, strict=True):
+                _show_variation(flow, rows, variation, listed)
+            detail = "\n\n".join("\n".join(listed) for listed in lists)
+            blocks.append(Block(rows, item.times, f"loop x{item.times}{span}", detail))
         else:
             rows = builder.rows(item)
             if blocks and blocks[-1].times == 1:
@@ -408,6 +422,39 @@ def build_diagram(flow: Flow, collapse: bool = True, setup: bool = True) -> Diag
         rpc=rpc,
         notes=list(flow.notes),
     )
+
+
+def _variation_list(flow: Flow, variation: Variation) -> list[str]:
+    """The different messages of a fold, one a line (the first and last few of many)."""
+    head, hidden, tail = sample(variation.kinds)
+
+    def line(number: int) -> str:
+        what = _message_label(flow.messages.get(number), flow)
+        return variation_text(flow, variation, number, what)
+
+    lines = [f"{variation_label([variation])}:", *(line(n) for n, _ in head)]
+    if hidden:
+        lines.append(f"... {hidden} more ...")
+    lines += [line(n) for n, _ in tail]
+    return lines
+
+
+def _show_variation(flow: Flow, rows: list[Row], variation: Variation, listed: list[str]) -> None:
+    """Arrows of a message that differs between rounds: the publish shows the first and
+    the last body (or names what differs when the bodies do not), and the details of its
+    publish and delivery list them all."""
+    first, last = variation.numbers[0], variation.numbers[-1]
+    for row in rows:
+        if not isinstance(row, Arrow) or row.message != first:
+            continue
+        if row.kind == "publish" and "body" in variation.differs:
+            one = _middle(_message_label(flow.messages.get(first), flow), 26)
+            other = _middle(_message_label(flow.messages.get(last), flow), 26)
+            row.label = f"#{first} {one} … #{last} {other}"
+        elif row.kind == "publish":
+            row.label += f" ({', '.join(variation.differs)} differ)"
+        if row.kind in ("publish", "deliver"):
+            row.detail = (row.detail + "\n\n" if row.detail else "") + "\n".join(listed)
 
 
 def _numbers(event: Event) -> list[int]:

@@ -23,10 +23,15 @@ Rules this module keeps:
   envelope (``oslo.message`` JSON with ``_msg_id`` / ``_reply_q``; replies carry
   ``result`` / ``failure`` / ``ending``). oslo requests are ``call`` (a ``_msg_id``),
   ``cast``, or ``fanout_cast`` (to a fanout exchange).
+- A fold (``collapse_repeats``) never passes different messages off as one: runs whose
+  messages are the same (exchange, routing key, body, the properties that matter) fold
+  first; a run of the same shape whose messages differ folds only with its
+  ``variations``, which the views show (``52 different bodies`` and the bodies).
 """
 
 # The code lives in private modules, one idea each; this module is the public face.
-#   _flow_model       events, messages, RPC calls, Flow, Summary, ids, repeats
+#   _flow_model       events, messages, RPC calls, Flow, Summary, ids
+#   _flow_repeats     runs of repeated events, and how their messages differ
 #   _flow_classify    what a message is for (oslo envelopes, AMQP RPC), the message table
 #                     that numbers messages and pairs RPC requests with their replies
 #   _flow_cassette    flow_from_cassette: the reader's walk and its dispatch table, with
@@ -53,19 +58,26 @@ from amqpmock.view._flow_model import (
     MessageInfo,
     Notice,
     Published,
-    Repeat,
     Returned,
     RpcCall,
     Settled,
     Setup,
     Summary,
-    collapse_repeats,
     connection_id,
     exchange_id,
     outside_id,
     queue_id,
 )
 from amqpmock.view._flow_records import TrafficContext, flow_from_records
+from amqpmock.view._flow_repeats import (
+    Repeat,
+    Variation,
+    collapse_repeats,
+    repeat_variations,
+    sample,
+    variation_label,
+    variation_text,
+)
 
 __all__ = [
     "DEFAULT_EXCHANGE",
@@ -90,6 +102,7 @@ __all__ = [
     "Setup",
     "Summary",
     "TrafficContext",
+    "Variation",
     "collapse_repeats",
     "connection_id",
     "exchange_id",
@@ -97,4 +110,8 @@ __all__ = [
     "flow_from_records",
     "outside_id",
     "queue_id",
+    "repeat_variations",
+    "sample",
+    "variation_label",
+    "variation_text",
 ]

@@ -6,7 +6,11 @@ Rules this module keeps:
 - One event per line (a publish takes two: what was sent, then where it went), a
   ``where`` column (``c2.1`` is connection 2, channel 1; ``out`` an outside service),
   RPC calls listed with their replies after the timeline, then one summary line.
-- Runs of the same event pattern print once, inside ``repeat xN { ... }``.
+- Runs of the same event pattern print once, inside ``repeat xN { ... }``; when the
+  folded messages differ, the header says how (``52 different bodies``) and a
+  ``bodies`` list inside the frame shows them (the first and last few of a long list).
+- An outside party is named once: ``(from outside multiply)``, or ``(from outside)``
+  when the recording cannot name it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Iterable
 from amqpmock.cassette import Cassette
 from amqpmock.view.flows import (
     DIRECT_REPLY_TO,
+    OUTSIDE,
     Closed,
     Connected,
     DeadLettered,
@@ -31,6 +36,9 @@ from amqpmock.view.flows import (
     Setup,
     collapse_repeats,
     flow_from_cassette,
+    sample,
+    variation_label,
+    variation_text,
 )
 
 __all__ = ["ORDER_NOTE", "render_cassette", "render_timeline"]
@@ -58,6 +66,13 @@ def _where(conn: int | None, channel: int | None = None) -> str:
     if conn is None:
         return "out"
     return f"c{conn}" + (f".{channel}" if channel else "")
+
+
+def _outside(pid: str) -> str:
+    """An outside party, named once: ``outside multiply``, or ``outside`` when the
+    recording cannot name it."""
+    service = pid.split(":", 1)[1] if ":" in pid else pid
+    return "outside" if service in ("", OUTSIDE) else f"outside {service}"
 
 
 def _tags(tags: list[int]) -> str:
@@ -118,7 +133,7 @@ def _event_lines(flow: Flow, event: Event, indent: str) -> list[str]:
     if isinstance(event, Published):
         info = flow.messages.get(event.message)
         if event.conn is None:
-            where, by = "out", f" (from outside {event.publisher.split(':', 1)[1]})"
+            where, by = "out", f" (from {_outside(event.publisher)})"
         else:
             where, by = _where(event.conn, event.channel), ""
         first = _line(where, "publish", f"#{event.message} {_what(info, flow)}{by}", indent)
@@ -131,8 +146,7 @@ def _event_lines(flow: Flow, event: Event, indent: str) -> list[str]:
             label = "queues" if len(event.queues) > 1 else "queue"
             went = f"{label} {', '.join(event.queues)}"
         elif event.outside is not None:
-            service = event.outside.split(":", 1)[1]
-            went = f"outside {service}"
+            went = _outside(event.outside)
             if event.outcome == "unknown":
                 went += " (not seen by a recorded client)"
         elif event.outcome == "unroutable":
@@ -223,7 +237,9 @@ def _rpc_lines(flow: Flow) -> list[str]:
         return []
     lines = ["", "RPC calls:"]
     for call in flow.rpc_calls:
-        caller = call.caller.replace("conn:", "conn ").replace("outside:", "outside ")
+        caller = call.caller.replace("conn:", "conn ")
+        if caller.startswith("outside:"):
+            caller = _outside(caller)
         request = flow.messages.get(call.request)
         replies = []
         for number in call.replies:
@@ -253,10 +269,14 @@ def render_timeline(flow: Flow, collapse: bool = True) -> str:
     for item in items:
         if isinstance(item, Repeat):
             numbers = sorted({n for rnd in item.rounds for e in rnd for n in _event_numbers(e)})
-            span = f" (messages #{numbers[0]}..#{numbers[-1]})" if numbers else ""
+            label = variation_label(item.variations)
+            about = [f"messages #{numbers[0]}..#{numbers[-1]}"] if numbers else []
+            about += [label] if label else []
+            span = f" ({', '.join(about)})" if about else ""
             lines.append(f"repeat x{item.times}{span} {{")
             for event in item.events:
                 lines.extend(_event_lines(flow, event, "  "))
+            lines.extend(_variation_lines(flow, item))
             lines.append("}")
         else:
             lines.extend(_event_lines(flow, item, ""))
@@ -264,6 +284,26 @@ def render_timeline(flow: Flow, collapse: bool = True) -> str:
     lines.append("")
     lines.append("summary: " + flow.summary.line())
     return "\n".join(lines) + "\n"
+
+
+def _variation_lines(flow: Flow, repeat: Repeat) -> list[str]:
+    """Inside a fold of messages that differ: each different one, the first and last few
+    of a long list."""
+    lines: list[str] = []
+    for variation in repeat.variations:
+        verb = "bodies" if "body" in variation.differs else "differ"
+        head, hidden, tail = sample(variation.kinds)
+        texts = [
+            variation_text(flow, variation, n, _what(flow.messages.get(n), flow)) for n, _ in head
+        ]
+        if hidden:
+            texts.append(f"... {hidden} more ...")
+        texts += [
+            variation_text(flow, variation, n, _what(flow.messages.get(n), flow)) for n, _ in tail
+        ]
+        for k, line in enumerate(texts):
+            lines.append(_line("", "" if k else verb, line, "  "))
+    return lines
 
 
 def _event_numbers(event: Event) -> list[int]:

@@ -197,10 +197,10 @@ def test_recorded_rpc_server_answers_an_outside_caller() -> None:
     answer = next(e for e in flow.events if isinstance(e, Published) and e.message == 2)
     assert answer.outside == "outside:outside" and answer.queues == []
     text = render_timeline(flow)
-    assert "=> outside outside (not seen by a recorded client)" in text
-    assert (
-        "rpc 1   amqp            outside outside -> outside: #1 rpc_queue ping => answered" in text
-    )
+    # the unnamed outside party is named once, not "outside outside"
+    assert "=> outside (not seen by a recorded client)" in text
+    assert "rpc 1   amqp            outside -> outside: #1 rpc_queue ping => answered" in text
+    assert "outside outside" not in text
 
 
 def test_oslo_failure_and_old_style_ending() -> None:
@@ -394,12 +394,14 @@ def test_long_sessions_fold_repeats() -> None:
     (repeat,) = [i for i in items if isinstance(i, Repeat)]
     assert repeat.times == 50 and len(repeat.events) == 3
     text = render_timeline(flow)
-    assert "repeat x50 (messages #1..#50) {" in text
+    # the fold says its 50 messages differ, and shows the first and last bodies
+    assert "repeat x50 (messages #1..#50, 50 different bodies) {" in text
     assert text.count("publish  #") == 1
+    assert "bodies   #1 message m0" in text and "#50 message m49" in text
     assert len(render_timeline(flow, collapse=False).splitlines()) > 150
     diagram = build_diagram(flow)
     (loop,) = [b for b in diagram.blocks if b.times > 1]
-    assert loop.label == "loop x50 #1..#50"
+    assert loop.label == "loop x50 #1..#50, 50 different bodies"
     assert [r.kind for r in loop.rows] == ["publish", "route", "deliver", "ack"]  # type: ignore[union-attr]
     svg = render_svg(diagram)
     assert svg.count('data-row-kind="arrow"') == 4 and 'data-times="50"' in svg
