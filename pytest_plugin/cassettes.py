@@ -468,6 +468,19 @@ class CassetteSession:
                 )
         return "\n".join(parts)
 
+    def unplayed_text(self) -> str | None:
+        """What the recording did that this run has not (for a failing test's report)."""
+        engine = self.engine
+        if engine is None or self.settings.allow_unused:
+            return None
+        unused = self.broker.call(lambda _b: engine.unused())
+        if not unused:
+            return None
+        where = self.settings.path
+        return f"the cassette {where} had what this run did not do:\n" + "\n".join(
+            f"  {line}" for line in unused
+        )
+
     def _finish_replay(self, test_failed: bool = False) -> None:
         blocked = None
         if self.blocker is not None:
@@ -574,6 +587,17 @@ def record_report(item: pytest.Item, report: pytest.TestReport) -> None:
         return
     explained = session.replay_problems()
     if not explained:
+        if report.failed:
+            # no mismatch, but the test failed (its own timeout, say): what the recording
+            # did that this run did not is the likeliest reason
+            unplayed = session.unplayed_text()
+            if unplayed:
+                text = f"amqpmock: when the test failed, {unplayed}"
+                add = getattr(report.longrepr, "addsection", None)
+                if add is not None:
+                    add("amqpmock cassette replay", text)
+                else:
+                    report.longrepr = f"{report.longrepr}\n\n{text}"
         return
     # The mismatch is the headline of the test's own report, whatever the client made
     # of the replay's 406 (aio-pika: "Channel closed by RPC timeout"; FastStream: its

@@ -166,7 +166,12 @@ def test_unknown_matcher_is_a_clear_error() -> None:
 
 def test_json_fields_can_be_ignored() -> None:
     broker = Broker()
-    engine = ReplayEngine(broker, CASSETTE_MODEL(), ignore_fields=["host"])
+    engine = ReplayEngine(
+        broker,
+        CASSETTE_MODEL(),
+        ignore_fields=["host"],
+        match_on=("exchange", "routing_key", "body"),
+    )
     ch = LocalClient(broker).channel()
     ch.queue_declare("reply_" + "5" * 32)
     ch.exchange_declare("neutron", "topic")
@@ -267,13 +272,13 @@ def test_ignore_fields_take_dotted_json_paths() -> None:
     changed = {"customer_email": "x", "order": 1, "meta": {"id": "zz"}, "id": 5}
     broker = Broker()
     engine = ReplayEngine(broker, Cassette.from_data(loads(ORDERS)), ignore_fields=["meta.id"])
-    publish_order(broker, changed, "t")
+    publish_order(broker, changed, "amqp://svc:pw@db:5432/x")
     assert engine.mismatches == []
     # the path names meta.id only: the top-level id still counts
     broker = Broker()
     engine = ReplayEngine(broker, Cassette.from_data(loads(ORDERS)), ignore_fields=["meta.id"])
     with pytest.raises(ChannelClosed):
-        publish_order(broker, {**changed, "id": 6}, "t")
+        publish_order(broker, {**changed, "id": 6}, "amqp://svc:pw@db:5432/x")
     report = engine.report(allow_unused=True)
     assert report is not None and "body: /id: 6 != 5" in report
 
@@ -291,7 +296,13 @@ def test_a_repeated_request_is_answered_with_its_own_ids() -> None:
     for msg_id in ("a" * 32, "b" * 32, "c" * 32):
         request = {"method": "get_networks", "args": {"host": "h1"}}
         request |= {"_msg_id": msg_id, "_reply_q": live_q, "_unique_id": msg_id[::-1]}
-        ch.publish("neutron", "dhcp_agent.node-1", oslo(request), mandatory=True)
+        ch.publish(
+            "neutron",
+            "dhcp_agent.node-1",
+            oslo(request),
+            mandatory=True,
+            content_type="application/json",
+        )
     replies = [json.loads(json.loads(d.body)["oslo.message"])["_msg_id"] for d in ch.deliveries]
     assert replies == ["a" * 32, "b" * 32, "c" * 32]
     assert engine.mismatches == []
