@@ -11,7 +11,17 @@ from __future__ import annotations
 import struct
 from typing import ClassVar
 
-__all__ = ["FieldInt", "Float32", "Int8", "Int16", "Int32", "UInt8", "UInt16", "UInt32"]
+__all__ = [
+    "FieldInt",
+    "Float32",
+    "Int8",
+    "Int16",
+    "Int32",
+    "Int64",
+    "UInt8",
+    "UInt16",
+    "UInt32",
+]
 
 
 class FieldInt(int):
@@ -54,6 +64,15 @@ class Int32(FieldInt):
 class UInt32(FieldInt):
     field_type = b"i"
     _pack = struct.Struct(">I")
+
+
+class Int64(FieldInt):
+    """An integer RabbitMQ holds as a ``long`` (``l``, signed 64-bit) whatever its size:
+    what the management API makes of a JSON integer. A plain ``int`` is named by its
+    size (pika sends a small one as ``I``)."""
+
+    field_type = b"l"
+    _pack = struct.Struct(">q")
 
 
 class Float32(float):

@@ -1,7 +1,8 @@
 """The broker core: a pure, synchronous, deterministic fake of RabbitMQ (rules in ``_broker``).
 
-Imports only ``amqpmock.errors``, pamqp and the standard library: no asyncio, sockets,
-threads or wall clocks, and nothing of the adapters (wire, proxy, replay, view, testing).
+Imports only ``amqpmock.errors``, ``amqpmock.fieldtypes`` (values that remember their
+field type), pamqp and the standard library: no asyncio, sockets, threads or wall clocks,
+and nothing of the adapters (wire, proxy, replay, view, testing).
 """
 
 from amqpmock.fake._broker import NO_PASSWORD, Broker

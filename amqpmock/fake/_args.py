@@ -8,6 +8,7 @@ from collections.abc import Collection
 from typing import Any
 
 from amqpmock.errors import ACCESS_REFUSED, PRECONDITION_FAILED, ChannelError
+from amqpmock.fieldtypes import FieldInt, Float32
 
 # Queue arguments RabbitMQ compares on redeclare (rabbit_amqqueue:declare_args/0).
 EQUIVALENCE_CHECKED_ARGS = (
@@ -35,10 +36,30 @@ NOT_FOR_QUORUM = frozenset(
 )
 
 
+# RabbitMQ's names of the field types a value may remember (amqpmock.fieldtypes)
+TYPE_NAMES = {
+    b"b": "byte",
+    b"B": "unsignedbyte",
+    b"s": "short",
+    b"u": "unsignedshort",
+    b"I": "signedint",
+    b"i": "unsignedint",
+    b"l": "long",
+    b"f": "float",
+}
+# rabbit_misc:type_class/1: what a redeclare compares besides the value
+_INT_TYPES = frozenset(
+    {"byte", "short", "signedint", "long", "unsignedbyte", "unsignedshort", "unsignedint"}
+)
+
+
 def field_type(value: Any) -> str:
-    """RabbitMQ's name for a field value's type, as it appears in 406 texts."""
+    """RabbitMQ's name for a field value's type, as it appears in 406 texts: the one it
+    remembers (``amqpmock.fieldtypes``), else the one pika would send it as."""
     if isinstance(value, bool):
         return "bool"
+    if isinstance(value, FieldInt | Float32):
+        return TYPE_NAMES[value.field_type]
     if isinstance(value, int):
         if -(2**31) <= value < 2**31:
             return "signedint"
@@ -54,6 +75,18 @@ def field_type(value: Any) -> str:
     if isinstance(value, datetime.datetime):
         return "timestamp"
     return "void"
+
+
+def type_class(name: str) -> str:
+    if name in _INT_TYPES:
+        return "int"
+    return "float" if name in ("float", "double") else name
+
+
+def same_arg(new: Any, old: Any) -> bool:
+    """An argument a redeclare leaves alone: the same value of the same type class (a
+    ``long`` 5 is a ``signedint`` 5, as rabbit_misc:assert_args_equivalence has it)."""
+    return bool(new == old) and type_class(field_type(new)) == type_class(field_type(old))
 
 
 def erl_value(value: Any) -> str:

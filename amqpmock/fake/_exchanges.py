@@ -19,8 +19,8 @@ from amqpmock.fake._args import (
     args_key,
     check_reserved,
     erl_bool,
-    field_type,
     inequivalent_values,
+    same_arg,
 )
 from amqpmock.fake._state import (
     Channel,
@@ -127,7 +127,7 @@ def _exchange_equivalent(ex: Exchange, m: ExchangeMethods.Declare, vhost: str) -
     new_args = dict(m.arguments or {})
     for key in ("alternate-exchange",):
         new, old = new_args.get(key), ex.arguments.get(key)
-        if new != old or field_type(new) != field_type(old):
+        if not same_arg(new, old):
             received, current = inequivalent_values(new, old)
             raise ChannelError(
                 PRECONDITION_FAILED,

@@ -26,6 +26,7 @@ from amqpmock.fake._args import (
     inequivalent_values,
     refuse_args,
     refuse_properties,
+    same_arg,
 )
 from amqpmock.fake._state import (
     DIRECT_REPLY_TO,
@@ -217,7 +218,7 @@ def _queue_equivalent(
             str_arg(queue.arguments, key),
         } <= {None, "classic"}:
             continue
-        if new is None or old is None or field_type(new) != field_type(old) or new != old:
+        if new is None or old is None or not same_arg(new, old):
             fail(key, *inequivalent_values(new, old))
 
 
