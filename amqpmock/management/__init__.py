@@ -3,9 +3,11 @@ JSON answers out; ``amqpmock.http`` serves it over HTTP on the server's own loop
 
 Imports: the core (``amqpmock.fake``), and the wire's connection objects for what the
 API shows of a connection and to close one; never sockets, loops or HTTP libraries.
-Layout: ``_api`` (routing, auth, errors), ``_context`` (what handlers work on),
-``_access`` (overview, vhosts, users, permissions, health), ``_objects`` (queues,
-exchanges, bindings, connections, channels, consumers), ``_views`` (the JSON shapes).
+Layout: ``_api`` (routing, auth, errors), ``_values`` (request bodies and values as
+RabbitMQ reads them), ``_listing`` (``columns``, ``sort``, pages), ``_context`` (what
+handlers work on), ``_access`` (vhosts, users, permissions, health), ``_node``
+(overview and nodes), ``_objects`` (queues, exchanges, bindings, connections,
+channels, consumers), ``_views`` (the JSON shapes).
 """
 
 from __future__ import annotations
@@ -14,17 +16,17 @@ import json
 import os
 from pathlib import Path
 
-from amqpmock.management import _access, _definitions, _objects, _policies
+from amqpmock.management import _access, _definitions, _node, _objects, _policies
 from amqpmock.management._api import (
     Request,
     Response,
     Router,
-    paginate,
     request_for,
     split_path,
 )
 from amqpmock.management._context import Context, Listener
 from amqpmock.management._errors import ManagementError, not_found
+from amqpmock.management._listing import shape
 
 
 def load_definitions(context: Context, path: str | os.PathLike[str]) -> None:
@@ -54,6 +56,7 @@ def make_router() -> Router:
     """Every path the fake serves."""
     router = Router()
     _access.register(router)
+    _node.register(router)
     _objects.register(router)
     _policies.register(router)
     _definitions.register(router)
@@ -79,8 +82,11 @@ class ManagementAPI:
         if request is None:
             return not_found().response()
         response = self.router.handle(self.context, request)
-        if "page" in request.query and response.status == 200 and isinstance(response.body, list):
-            return paginate(response, request.query)
+        if request.method == "GET" and response.status == 200:
+            try:
+                return shape(response, request.query)
+            except ManagementError as exc:
+                return exc.response()
         return response
 
 

@@ -1,104 +1,34 @@
-"""Who may do what, and where: ``overview``, ``whoami``, ``vhosts``, ``users``,
-``permissions``, and the health checks. Statuses as RabbitMQ 3.10.8 answers: 201 for
-a created object, 204 for a changed or deleted one, 404 for an unknown one."""
+"""Who may do what, and where: ``whoami``, ``vhosts``, ``users``, ``permissions``, and
+the health checks. Statuses as RabbitMQ 3.10.8 answers: 201 for a created object, 204
+for a changed or deleted one, 404 for an unknown one.
+
+- A vhost's PUT keeps its ``description`` (any JSON value) and ``tags`` (a list, or a
+  comma-separated string, each trimmed, empty ones kept) as given, and a ``tracing``
+  flag (``_values.boolean``) until a later PUT gives one; a PUT without a description
+  or tags clears them.
+- A user's ``password_hash`` is RabbitMQ's ``rabbit_password_hashing_sha256`` of the
+  password with a salt of the user's own, the same on every read.
+- A password or permission that is not a string crashes RabbitMQ: 500, no body.
+"""
 
 from __future__ import annotations
 
+import random
 from typing import TYPE_CHECKING, Any
 
 from pamqp.commands import Basic, Queue
 
-from amqpmock.fake import NO_PASSWORD
+from amqpmock.fake import NO_PASSWORD, passwords
 from amqpmock.fake.commands import SendContent, build
+from amqpmock.management import _values
 from amqpmock.management._api import Request, Response, Router
-from amqpmock.management._errors import ManagementError, bad_request, not_found, require
-from amqpmock.management._views import ERLANG, EXCHANGE_TYPE_TEXTS, VERSION
+from amqpmock.management._errors import bad_request, not_found, require
+from amqpmock.management._listing import Whole
 
 if TYPE_CHECKING:
     from amqpmock.management._context import Context
 
 VHOST_CLOSED = "vhost '{}' is deleted"
-
-
-def overview(ctx: Context, req: Request, _: list[str]) -> Response:
-    b = ctx.broker
-    vhosts = [b.vhosts[name] for name in ctx.visible_vhosts()]
-    queues = [q for v in vhosts for q in v.queues.values()]
-    counts = ctx.unacked_by_queue()
-    unacked = sum(counts.get(id(q), (0, 0))[0] for q in queues)
-    ready = sum(q.message_count for q in queues if q.log is None)
-    wire = list(ctx.visible_connections())
-    return Response(
-        200,
-        {
-            "management_version": VERSION,
-            "rates_mode": "basic",
-            "exchange_types": [
-                {"name": name, "description": EXCHANGE_TYPE_TEXTS.get(name, ""), "enabled": True}
-                for name in sorted(b.exchange_types)
-            ],
-            "product_version": VERSION,
-            "product_name": "RabbitMQ",
-            "rabbitmq_version": VERSION,
-            "cluster_name": ctx.node,
-            "erlang_version": ERLANG,
-            "message_stats": {},
-            "object_totals": {
-                "channels": sum(len(c.core.channels) for c in wire if c.core is not None),
-                "connections": len(wire),
-                "consumers": sum(len(q.consumers) for q in queues),
-                "exchanges": sum(len(v.exchanges) for v in vhosts),
-                "queues": len(queues),
-            },
-            # RabbitMQ leaves the totals out when the user can see no queue
-            "queue_totals": {
-                "messages": ready + unacked,
-                "messages_ready": ready,
-                "messages_unacknowledged": unacked,
-            }
-            if queues
-            else {},
-            "node": ctx.node,
-            "listeners": [
-                {
-                    "node": ctx.node,
-                    "protocol": item.protocol,
-                    "ip_address": item.host,
-                    "port": item.port,
-                }
-                for item in ctx.listeners
-            ],
-        },
-    )
-
-
-def cluster_name(ctx: Context, req: Request, _: list[str]) -> Response:
-    return Response(200, {"name": ctx.node})
-
-
-def nodes(ctx: Context, req: Request, _: list[str]) -> Response:
-    """The one node, with the fields monitoring tools check (alarms, running)."""
-    if not ctx.sees_everything():
-        raise ManagementError(401, "not_authorised", "Not monitor user")
-    blocked = ctx.broker.blocked_reason is not None
-    return Response(
-        200,
-        [
-            {
-                "name": ctx.node,
-                "type": "disc",
-                "running": True,
-                "partitions": [],
-                "mem_alarm": blocked,
-                "disk_free_alarm": False,
-                "rates_mode": "basic",
-                "exchange_types": [
-                    {"name": n, "description": EXCHANGE_TYPE_TEXTS.get(n, ""), "enabled": True}
-                    for n in sorted(ctx.broker.exchange_types)
-                ],
-            }
-        ],
-    )
 
 
 def whoami(ctx: Context, req: Request, _: list[str]) -> Response:
@@ -110,18 +40,26 @@ def _vhost_view(ctx: Context, name: str) -> dict[str, Any]:
     queues = ctx.vhost(name).queues.values()
     ready = sum(q.message_count for q in queues)
     waiting = sum(unacked.get(id(q), (0, 0))[0] for q in queues)
-    description = "Default virtual host" if name == "/" else ""
+    meta = ctx.vhost_metadata(name)
     return {
         "name": name,
-        "description": description,
-        "tags": [],
+        "description": meta.description,
+        "tags": list(meta.tags),
         "default_queue_type": "undefined",
-        "metadata": {"description": description, "tags": []},
-        "tracing": False,
+        "metadata": Whole({"description": meta.description, "tags": list(meta.tags)}),
+        "tracing": meta.tracing,
         "cluster_state": {ctx.node: "running"},
         "messages": ready + waiting,
+        "messages_details": {"rate": 0.0},
         "messages_ready": ready,
+        "messages_ready_details": {"rate": 0.0},
         "messages_unacknowledged": waiting,
+        "messages_unacknowledged_details": {"rate": 0.0},
+        # the fake counts no octets
+        "recv_oct": 0,
+        "recv_oct_details": {"rate": 0.0},
+        "send_oct": 0,
+        "send_oct_details": {"rate": 0.0},
     }
 
 
@@ -133,12 +71,26 @@ def get_vhost(ctx: Context, req: Request, args: list[str]) -> Response:
     return Response(200, _vhost_view(ctx, args[0]))
 
 
+def _vhost_tags(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, str):
+        return [tag.strip() for tag in value.split(",")] if value else []
+    return []
+
+
 def put_vhost(ctx: Context, req: Request, args: list[str]) -> Response:
-    req.json()
+    body = req.json()
+    tracing = _values.boolean(body["tracing"]) if "tracing" in body else None
     existed = args[0] in ctx.broker.vhosts
     ctx.broker.add_vhost(args[0])
     if not existed:  # the user who made it may use it (RabbitMQ grants full permissions)
         ctx.broker.set_permissions(req.user, args[0])
+    meta = ctx.vhost_metadata(args[0])
+    meta.description = body.get("description", "")
+    meta.tags = _vhost_tags(body.get("tags"))
+    if tracing is not None:
+        meta.tracing = tracing
     return Response(204 if existed else 201)
 
 
@@ -152,24 +104,34 @@ def delete_vhost(ctx: Context, req: Request, args: list[str]) -> Response:
     return Response(204)
 
 
-def _user_view(ctx: Context, name: str) -> dict[str, Any]:
+def user_view(ctx: Context, name: str) -> dict[str, Any]:
+    """A user as ``users`` and a definitions export show it."""
+    secret, tags = ctx.broker.users[name]
+    algorithm, password_hash = passwords.DEFAULT, ""
+    if secret is not None and secret != NO_PASSWORD:
+        kept = passwords.split_stored(secret)
+        if kept is not None:
+            algorithm, password_hash = kept
+        else:  # a salt of its own, so that every read shows the same hash
+            salt = random.Random(f"{name}\x00{secret}")
+            password_hash = passwords.make_hash(secret, salt)
     return {
         "name": name,
-        "password_hash": "",
-        "hashing_algorithm": "rabbit_password_hashing_sha256",
-        "tags": list(ctx.tags(name)),
-        "limits": {},
+        "password_hash": password_hash,
+        "hashing_algorithm": algorithm,
+        "tags": list(tags),
+        "limits": Whole(),
     }
 
 
 def list_users(ctx: Context, req: Request, _: list[str]) -> Response:
-    return Response(200, [_user_view(ctx, name) for name in sorted(ctx.broker.users)])
+    return Response(200, [user_view(ctx, name) for name in sorted(ctx.broker.users)])
 
 
 def get_user(ctx: Context, req: Request, args: list[str]) -> Response:
     if args[0] not in ctx.broker.users:
         raise not_found()
-    return Response(200, _user_view(ctx, args[0]))
+    return Response(200, user_view(ctx, args[0]))
 
 
 def _tags(value: Any) -> tuple[str, ...]:
@@ -185,7 +147,9 @@ def put_user(ctx: Context, req: Request, args: list[str]) -> Response:
         raise bad_request("tags_not_present")
     existed = name in ctx.broker.users
     if "password" in body:
-        password: str | None = str(body["password"])
+        if not isinstance(body["password"], str):
+            raise _values.crashed()
+        password: str | None = body["password"]
     elif existed:
         password = ctx.broker.users[name][0]
     else:
@@ -250,6 +214,8 @@ def put_permission(ctx: Context, req: Request, args: list[str]) -> Response:
     vhost, user = args
     body = req.json()
     require(body, ("configure", "write", "read"))
+    if not all(isinstance(body[key], str) for key in ("configure", "write", "read")):
+        raise _values.crashed()
     if user not in ctx.broker.users or vhost not in ctx.broker.vhosts:
         raise bad_request("vhost_or_user_not_found")
     existed = (user, vhost) in ctx.broker.permissions
@@ -288,10 +254,7 @@ def aliveness(ctx: Context, req: Request, args: list[str]) -> Response:
 
 
 def register(router: Router) -> None:
-    router.add("GET", "overview", overview)
     router.add("GET", "whoami", whoami)
-    router.add("GET", "cluster-name", cluster_name)
-    router.add("GET", "nodes", nodes)
     router.add("GET", "vhosts", list_vhosts)
     router.add("GET", "vhosts/*", get_vhost)
     router.add("PUT", "vhosts/*", put_vhost, admin=True)

@@ -11,7 +11,8 @@ Rules this module keeps (RabbitMQ 3.10.8's management plugin, observed):
   for a user who is not one: 401 ``{"error": "not_authorised", "reason": "Not
   administrator user"}``.
 - Unknown objects and paths: 404 ``{"error": "Object Not Found", "reason": "Not
-  Found"}``; a request body that is not what the path needs: 400 ``bad_request``.
+  Found"}``; a request body that is not what the path needs: 400 ``bad_request``
+  (bodies and values are read as ``_values`` says).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from amqpmock.management._errors import ManagementError, not_found
+from amqpmock.management._values import parse_body
 
 if TYPE_CHECKING:
     from amqpmock.management._context import Context
@@ -45,16 +47,9 @@ class Request:
     user: str = ""
 
     def json(self) -> dict[str, Any]:
-        """The body as a JSON object (an empty body is ``{}``)."""
-        if not self.body.strip():
-            return {}
-        try:
-            value = json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
-            raise ManagementError(400, "bad_request", "not_json") from None
-        if not isinstance(value, dict):
-            raise ManagementError(400, "bad_request", "not_json")
-        return value
+        """The body as the JSON object RabbitMQ reads (``_values.parse_body``: an empty
+        body is ``{}``)."""
+        return parse_body(self.body)
 
 
 @dataclass
@@ -166,50 +161,3 @@ def authenticate(context: Context, header: str, tags: frozenset[str] | None = No
             401, "not_authorised", "Not management user", {"WWW-Authenticate": REALM}
         )
     return user
-
-
-MAX_PAGE_SIZE = 500
-
-
-def paginate(response: Response, query: dict[str, str]) -> Response:
-    """A list answered a page at a time, as RabbitMQ does when asked with ``page``:
-    filtered by ``name`` (a case-insensitive substring, or a regular expression with
-    ``use_regex=true``), then cut into ``page_size`` items (at most 500)."""
-    try:
-        page = int(query.get("page", "1"))
-        size = int(query.get("page_size", "100"))
-    except ValueError:
-        return ManagementError(400, "bad_request", "invalid_pagination_parameters").response()
-    if page < 1 or size < 1 or size > MAX_PAGE_SIZE:
-        return ManagementError(400, "bad_request", "invalid_pagination_parameters").response()
-    items = list(response.body)
-    total = len(items)
-    name = query.get("name", "")
-    if name:
-        if query.get("use_regex", "false").lower() == "true":
-            try:
-                pattern = re.compile(name, re.IGNORECASE)
-            except re.error:
-                return ManagementError(400, "bad_request", "invalid_regex").response()
-            items = [i for i in items if pattern.search(str(i.get("name", "")))]
-        else:
-            items = [i for i in items if name.lower() in str(i.get("name", "")).lower()]
-    pages = max(1, -(-len(items) // size))
-    if page > pages:
-        return ManagementError(
-            400, "bad_request", f"page out of range, page count is {pages}"
-        ).response()
-    chunk = items[(page - 1) * size : page * size]
-    return Response(
-        200,
-        {
-            "filtered_count": len(items),
-            "item_count": len(chunk),
-            "items": chunk,
-            "page": page,
-            "page_count": pages,
-            "page_size": size,
-            "total_count": total,
-        },
-        response.headers,
-    )

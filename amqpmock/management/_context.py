@@ -4,7 +4,10 @@ the HTTP user, so that declares and deletes get the broker's own checks and text
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,12 +39,46 @@ class Listener:
 
 
 @dataclass
+class VHostMetadata:
+    """What a vhost's PUT said of it (the core's vhost has no such fields)."""
+
+    description: Any = ""
+    tags: list[Any] = field(default_factory=list)
+    tracing: bool = False
+
+
+@dataclass
 class Context:
     broker: Broker
     switchboard: Switchboard | None = None
     listeners: list[Listener] = field(default_factory=list)
     node: str = NODE
     user: str | None = None  # the request's user, while a request is handled
+    started: float = field(default_factory=time.monotonic)  # for the node's uptime
+    # by the vhost object, so that one deleted and made again starts blank
+    metadata: weakref.WeakKeyDictionary[VHost, VHostMetadata] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
+    _cluster_id: str = ""
+
+    def vhost_metadata(self, name: str) -> VHostMetadata:
+        vhost = self.broker.vhosts[name]
+        known = self.metadata.get(vhost)
+        if known is None:
+            known = self.metadata[vhost] = VHostMetadata(
+                "Default virtual host" if name == "/" else ""
+            )
+        return known
+
+    @property
+    def cluster_id(self) -> str:
+        """The ``internal_cluster_id`` global parameter: made once, as RabbitMQ does at
+        its first start."""
+        if not self._cluster_id:
+            raw = bytes(self.broker._rng.randrange(256) for _ in range(16))
+            token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+            self._cluster_id = f"rabbitmq-cluster-id-{token}"
+        return self._cluster_id
 
     def tags(self, user: str) -> tuple[str, ...]:
         known = self.broker.users.get(user)

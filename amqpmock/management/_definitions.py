@@ -3,7 +3,11 @@ permissions, policies, queues, exchanges, bindings), and the import of one.
 
 - Export leaves out what RabbitMQ leaves out: the predeclared ``amq.*`` exchanges and
   the default one, exclusive queues, the default exchange's implicit bindings. Users
-  are exported with a ``rabbit_password_hashing_sha256`` hash RabbitMQ can import.
+  are exported with a ``rabbit_password_hashing_sha256`` hash RabbitMQ can import; the
+  global parameters hold the broker's ``internal_cluster_id``. One vhost's export has
+  RabbitMQ's keys for it: ``rabbit_version``, ``parameters``, ``policies``, ``queues``,
+  ``exchanges``, ``bindings``, its queues, exchanges and bindings without their
+  ``vhost`` (its policies keep it).
 - Import takes an export from RabbitMQ 3.10 (``password_hash`` with its algorithm, or
   a plain ``password``), in the order RabbitMQ imports: users, vhosts, permissions,
   policies, queues, exchanges, bindings. Something that does not fit is a 400 naming it.
@@ -16,55 +20,36 @@ from typing import TYPE_CHECKING, Any
 from pamqp.commands import Exchange as ExchangeMethods
 from pamqp.commands import Queue as QueueMethods
 
-from amqpmock.fake import NO_PASSWORD, passwords
+from amqpmock.fake import passwords
 from amqpmock.fake.commands import build
 from amqpmock.fake.model import Queue
+from amqpmock.management._access import user_view
 from amqpmock.management._api import Request, Response, Router
 from amqpmock.management._errors import ManagementError, bad_request
 from amqpmock.management._policies import validate
+from amqpmock.management._values import table
 from amqpmock.management._views import VERSION
 
 if TYPE_CHECKING:
     from amqpmock.management._context import Context
 
 
-def _user(ctx: Context, name: str) -> dict[str, Any]:
-    secret, tags = ctx.broker.users[name]
-    algorithm, password_hash = passwords.DEFAULT, ""
-    if secret is not None and secret != NO_PASSWORD:
-        kept = passwords.split_stored(secret)
-        if kept is not None:
-            algorithm, password_hash = kept
-        else:
-            password_hash = passwords.make_hash(secret, ctx.broker._rng)
-    return {
-        "name": name,
-        "password_hash": password_hash,
-        "hashing_algorithm": algorithm,
-        "tags": list(tags),
-        "limits": {},
-    }
-
-
 def export(ctx: Context, only: str | None = None) -> dict[str, Any]:
     b = ctx.broker
     vhosts = [only] if only is not None else sorted(b.vhosts)
-    data: dict[str, Any] = {
-        "rabbit_version": VERSION,
-        "rabbitmq_version": VERSION,
-        "product_name": "RabbitMQ",
-        "product_version": VERSION,
-    }
+    data: dict[str, Any] = {"rabbit_version": VERSION}
     if only is None:
-        data["users"] = [_user(ctx, name) for name in sorted(b.users)]
+        data.update(rabbitmq_version=VERSION, product_name="RabbitMQ", product_version=VERSION)
+        data["users"] = [user_view(ctx, name) for name in sorted(b.users)]
         data["vhosts"] = [{"name": name} for name in vhosts]
         data["permissions"] = [
             {"user": u, "vhost": v, "configure": p[0], "write": p[1], "read": p[2]}
             for (u, v), p in sorted(b.permissions.items())
         ]
         data["topic_permissions"] = []
-        data["parameters"] = []
-        data["global_parameters"] = []
+    data["parameters"] = []
+    if only is None:
+        data["global_parameters"] = [{"name": "internal_cluster_id", "value": ctx.cluster_id}]
     policies = [p for (v, _), p in sorted(b.policies.items()) if v in vhosts]
     data["policies"] = [p.as_data() for p in policies]
     queues: list[dict[str, Any]] = []
@@ -112,6 +97,9 @@ def export(ctx: Context, only: str | None = None) -> dict[str, Any]:
     data["queues"] = queues
     data["exchanges"] = exchanges
     data["bindings"] = bindings
+    if only is not None:  # RabbitMQ strips the vhost off one vhost's objects (not policies)
+        for key in ("queues", "exchanges", "bindings"):
+            data[key] = [{k: v for k, v in item.items() if k != "vhost"} for item in data[key]]
     return data
 
 
@@ -178,7 +166,7 @@ def load(
                 queue=str(item.get("name")),
                 durable=bool(item.get("durable", True)),
                 auto_delete=bool(item.get("auto_delete", False)),
-                arguments=dict(item.get("arguments") or {}),
+                arguments=_arguments(item),
             ),
         )
     for item in _items(data, "exchanges"):
@@ -192,11 +180,11 @@ def load(
                 durable=bool(item.get("durable", True)),
                 auto_delete=bool(item.get("auto_delete", False)),
                 internal=bool(item.get("internal", False)),
-                arguments=dict(item.get("arguments") or {}),
+                arguments=_arguments(item),
             ),
         )
     for item in _items(data, "bindings"):
-        key, arguments = str(item.get("routing_key", "")), dict(item.get("arguments") or {})
+        key, arguments = str(item.get("routing_key", "")), _arguments(item)
         method: Any = (
             build(
                 QueueMethods.Bind,
@@ -215,6 +203,11 @@ def load(
             )
         )
         _run(ctx, vhost_of(item), method)
+
+
+def _arguments(item: dict[str, Any]) -> dict[str, Any]:
+    """An item's ``arguments`` as RabbitMQ imports them: integers are ``long``."""
+    return table(item.get("arguments") or {}, nulls=True)
 
 
 def _run(ctx: Context, vhost: str, method: Any) -> None:

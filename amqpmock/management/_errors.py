@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from amqpmock.management._api import Response
@@ -10,13 +10,14 @@ if TYPE_CHECKING:
 
 class ManagementError(Exception):
     """An HTTP error answer: ``{"error": error, "reason": reason}`` (no body when both
-    are None)."""
+    are None). ``reason`` is text, or a JSON value where RabbitMQ encodes an Erlang
+    term (``["not_boolean", "yes"]``)."""
 
     def __init__(
         self,
         status: int,
         error: str | None,
-        reason: str | None,
+        reason: Any,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(f"{status} {error}: {reason}")

@@ -7,15 +7,24 @@ the text after ``PRECONDITION_FAILED - ``)."""
 from __future__ import annotations
 
 import base64
+import binascii
+import datetime
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 from pamqp.commands import Basic, Exchange, Queue
 
 from amqpmock.fake.commands import SendContent, build
+from amqpmock.management import _values
 from amqpmock.management._api import Request, Response, Router
 from amqpmock.management._context import property_table
-from amqpmock.management._errors import not_found, require, vhost_not_found
+from amqpmock.management._errors import (
+    ManagementError,
+    bad_request,
+    not_found,
+    require,
+    vhost_not_found,
+)
 from amqpmock.management._views import (
     bindings,
     channel_view,
@@ -67,22 +76,16 @@ def get_queue(ctx: Context, req: Request, args: list[str]) -> Response:
 
 
 def put_queue(ctx: Context, req: Request, args: list[str]) -> Response:
+    """Flags as ``_values.flags`` reads them (absent: false, as RabbitMQ's record has
+    it), arguments as ``_values.table`` (integers are ``long``)."""
     vhost, name = args
     body = req.json()
     if vhost not in ctx.broker.vhosts:
         raise vhost_not_found()
+    flags = _values.flags(body, ("auto_delete", "durable"))
+    arguments = _values.arguments(body)
     existed = name in ctx.vhost(vhost).queues
-    ctx.run(
-        vhost,
-        req.user,
-        build(
-            Queue.Declare,
-            queue=name,
-            durable=bool(body.get("durable", True)),
-            auto_delete=bool(body.get("auto_delete", False)),
-            arguments=dict(body.get("arguments") or {}),
-        ),
-    )
+    ctx.run(vhost, req.user, build(Queue.Declare, queue=name, arguments=arguments, **flags))
     return Response(204 if existed else 201)
 
 
@@ -109,37 +112,62 @@ def purge_queue(ctx: Context, req: Request, args: list[str]) -> Response:
     return Response(204)
 
 
+ACKMODES = ("ack_requeue_true", "ack_requeue_false", "reject_requeue_true", "reject_requeue_false")
+UNSUPPORTED_ENCODING = "Unsupported encoding. Please use auto or base64."
+
+
 def get_messages(ctx: Context, req: Request, args: list[str]) -> Response:
-    """``POST queues/{vhost}/{name}/get``: ``count``, ``ackmode`` (``ack_requeue_true``,
-    ``ack_requeue_false``, ``reject_requeue_true``, ``reject_requeue_false``) and
-    ``encoding`` (``auto`` or ``base64``), as RabbitMQ reads them."""
+    """``POST queues/{vhost}/{name}/get``: ``count`` and ``truncate`` (integers or their
+    strings), ``ackmode`` (``ack_requeue_true``, ``ack_requeue_false``,
+    ``reject_requeue_true``, ``reject_requeue_false``; another crashes RabbitMQ: 500)
+    and ``encoding`` (``auto`` or ``base64``), as RabbitMQ reads them. A missing queue
+    is the 404 of its basic.get, ``NOT_FOUND - no queue ...``."""
     vhost, name = args
     body = req.json()
     require(body, ("ackmode", "count", "encoding"))
-    _queue(ctx, vhost, name)
+    count = _values.integer(body["count"])
+    encoding = body["encoding"]
+    if encoding not in ("auto", "base64"):
+        raise bad_request(UNSUPPORTED_ENCODING)
+    truncate = _values.integer(body["truncate"]) if "truncate" in body else None
+    if body["ackmode"] not in ACKMODES:
+        raise _values.crashed()
     requeue = str(body["ackmode"]).endswith("requeue_true")
     out: list[dict[str, Any]] = []
     with ctx.session(vhost, req.user) as call:
-        for _ in range(int(body["count"])):
-            commands = call(build(Basic.Get, queue=name, no_ack=not requeue))
+        for _ in range(count):
+            try:
+                commands = call(build(Basic.Get, queue=name, no_ack=not requeue))
+            except ManagementError as exc:
+                if exc.status == 404:
+                    raise ManagementError(404, "not_found", f"NOT_FOUND - {exc.reason}") from None
+                raise
             reply = next((c for c in commands if isinstance(c, SendContent)), None)
             if reply is None:
                 break
             method = reply.method
             assert isinstance(method, Basic.GetOk)
-            out.append(_message(reply, method, str(body["encoding"])))
+            out.append(_message(reply, method, encoding, truncate))
     return Response(200, out)
 
 
-def _message(reply: SendContent, method: Basic.GetOk, encoding: str) -> dict[str, Any]:
+def _message(
+    reply: SendContent, method: Basic.GetOk, encoding: str, truncate: int | None
+) -> dict[str, Any]:
     payload = reply.body
+    shown = payload if truncate is None else payload[: max(0, truncate)]
     text: str | None = None
     if encoding == "auto":
         try:
-            text = payload.decode("utf-8")
+            text = shown.decode("utf-8")
         except UnicodeDecodeError:
             text = None
     table = property_table(reply.properties)
+    stamp = table.get("timestamp")
+    if isinstance(stamp, datetime.datetime):  # seconds since the epoch, as RabbitMQ
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=datetime.UTC)
+        table["timestamp"] = int(stamp.timestamp())
     return {
         "payload_bytes": len(payload),
         "redelivered": bool(method.redelivered),
@@ -148,7 +176,7 @@ def _message(reply: SendContent, method: Basic.GetOk, encoding: str) -> dict[str
         "message_count": method.message_count,
         # an empty Erlang proplist is written as a JSON list
         "properties": table or [],
-        "payload": text if text is not None else base64.b64encode(payload).decode(),
+        "payload": text if text is not None else base64.b64encode(shown).decode(),
         "payload_encoding": "string" if text is not None else "base64",
     }
 
@@ -183,10 +211,13 @@ def get_exchange(ctx: Context, req: Request, args: list[str]) -> Response:
 
 
 def put_exchange(ctx: Context, req: Request, args: list[str]) -> Response:
+    """As ``put_queue``; ``type`` defaults to ``direct``."""
     vhost, name = args
     body = req.json()
     if vhost not in ctx.broker.vhosts:
         raise vhost_not_found()
+    flags = _values.flags(body, ("auto_delete", "durable", "internal"))
+    arguments = _values.arguments(body)
     existed = name in ctx.vhost(vhost).exchanges
     ctx.run(
         vhost,
@@ -195,10 +226,8 @@ def put_exchange(ctx: Context, req: Request, args: list[str]) -> Response:
             Exchange.Declare,
             exchange=name,
             exchange_type=str(body.get("type", "direct")),
-            durable=bool(body.get("durable", True)),
-            auto_delete=bool(body.get("auto_delete", False)),
-            internal=bool(body.get("internal", False)),
-            arguments=dict(body.get("arguments") or {}),
+            arguments=arguments,
+            **flags,
         ),
     )
     return Response(204 if existed else 201)
@@ -215,22 +244,83 @@ def delete_exchange(ctx: Context, req: Request, args: list[str]) -> Response:
     return Response(204)
 
 
+_STRING_PROPERTIES = (
+    "app_id",
+    "cluster_id",
+    "content_encoding",
+    "content_type",
+    "correlation_id",
+    "expiration",
+    "message_id",
+    "reply_to",
+    "type",
+    "user_id",
+)
+_INT_PROPERTIES = ("delivery_mode", "priority", "timestamp")
+
+
+def basic_properties(value: Any) -> Basic.Properties:
+    """A publish's ``properties`` as rabbit_mgmt_format:to_basic_properties reads them:
+    strings must be strings (400 ``["not_string", key]``), integers integers (``["not_int",
+    key]``), ``headers`` a field table; other keys are ignored; a non-object crashes
+    RabbitMQ (500)."""
+    if not isinstance(value, dict):
+        raise _values.crashed()
+    # set one by one: pamqp's constructor refuses a cluster_id, RabbitMQ keeps it
+    props = Basic.Properties()
+    for key in sorted(value):
+        item = value[key]
+        if key in _STRING_PROPERTIES:
+            if not isinstance(item, str):
+                raise ManagementError(400, "bad_request", ["not_string", key])
+            setattr(props, "message_type" if key == "type" else key, item)
+        elif key in _INT_PROPERTIES:
+            if isinstance(item, bool) or not isinstance(item, int):
+                raise ManagementError(400, "bad_request", ["not_int", key])
+            if key == "timestamp":
+                try:
+                    item = datetime.datetime.fromtimestamp(item, datetime.UTC)
+                except (OverflowError, OSError, ValueError):
+                    raise _values.crashed() from None
+            setattr(props, key, item)
+        elif key == "headers":
+            props.headers = _values.table(item)
+    return props
+
+
 def publish(ctx: Context, req: Request, args: list[str]) -> Response:
+    """In RabbitMQ's order: the keys, a string payload (400 ``payload_not_string``), the
+    properties, the encoding (``["unsupported_encoding", e]``, ``["not_base64", p]``),
+    then the publish (a delivery mode other than 1 or 2: 400 with the channel's 406)."""
     vhost, name = args
     body = req.json()
     require(body, ("routing_key", "properties", "payload", "payload_encoding"))
     _exchange(ctx, vhost, name)
     name = "" if name == DEFAULT_EXCHANGE else name
-    payload = str(body["payload"])
-    data = base64.b64decode(payload) if body["payload_encoding"] == "base64" else payload.encode()
-    props = dict(body.get("properties") or {})
-    if "type" in props:
-        props["message_type"] = props.pop("type")
+    payload = body["payload"]
+    if not isinstance(payload, str):
+        raise bad_request("payload_not_string")
+    props = basic_properties(body["properties"])
+    encoding = body["payload_encoding"]
+    if encoding == "string":
+        data = payload.encode()
+    elif encoding == "base64":
+        try:
+            data = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            raise ManagementError(400, "bad_request", ["not_base64", payload]) from None
+    else:
+        raise ManagementError(400, "bad_request", ["unsupported_encoding", encoding])
+    if props.delivery_mode not in (None, 1, 2):
+        raise bad_request(
+            "406 PRECONDITION_FAILED - invalid message: "
+            f"{{delivery_mode_unknown,{props.delivery_mode}}}"
+        )
     commands = ctx.run(
         vhost,
         req.user,
         build(Basic.Publish, exchange=name, routing_key=str(body["routing_key"]), mandatory=True),
-        Basic.Properties(**props),
+        props,
         data,
     )
     returned = any(
@@ -279,7 +369,10 @@ def post_binding(ctx: Context, req: Request, args: list[str]) -> Response:
     ctx.vhost(vhost)  # the rest is the broker's to check (404 "no queue 'q' in vhost")
     body = req.json()
     key = str(body.get("routing_key", ""))
-    arguments = dict(body.get("arguments") or {})
+    try:
+        arguments = _values.arguments(body)
+    except ManagementError as exc:  # a null in a binding's arguments crashes RabbitMQ
+        raise _values.crashed() if exc.status == 400 else exc from None
     method: Any = (
         build(Queue.Bind, queue=dest, exchange=source, routing_key=key, arguments=arguments)
         if kind == "queue"

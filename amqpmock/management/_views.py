@@ -1,19 +1,24 @@
 """Broker objects as the management API shows them: the JSON field names and values
 RabbitMQ 3.10.8 gives, for the fields clients and test tools read. Counts are live
 (RabbitMQ's lag up to 5 s behind, as its statistics are emitted); rates and Erlang
-process details are left out.
+process details are left out of queues and channels. A connection has RabbitMQ's keys:
+octet and packet counts are 0 (the wire does not count them), TLS fields null, Erlang
+process figures plausible constants. Objects RabbitMQ holds as maps are ``Whole``
+(``columns=`` does not look inside them).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import time
 import urllib.parse
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from amqpmock.fake._args import args_key
 from amqpmock.fake.model import Consumer, Exchange, Queue
+from amqpmock.management._listing import Whole
 
 if TYPE_CHECKING:
     from amqpmock.fake._connection import CoreConnection
@@ -58,11 +63,11 @@ def queue_view(
     waiting, waiting_bytes = unacked
     ready = len(queue.log) if queue.log is not None else queue.message_count
     view: dict[str, Any] = {
-        "arguments": dict(queue.arguments),
+        "arguments": Whole(queue.arguments),
         "auto_delete": queue.auto_delete,
         "consumers": len(queue.consumers),
         "durable": queue.durable,
-        "effective_policy_definition": dict(queue.policy_definition),
+        "effective_policy_definition": Whole(queue.policy_definition),
         "exclusive": queue.exclusive,
         "exclusive_consumer_tag": next((c.tag for c in queue.consumers if c.exclusive), None),
         "message_bytes": queue.ready_bytes + waiting_bytes,
@@ -88,7 +93,7 @@ def queue_view(
 
 def exchange_view(vhost: str, exchange: Exchange) -> dict[str, Any]:
     return {
-        "arguments": dict(exchange.arguments),
+        "arguments": Whole(exchange.arguments),
         "auto_delete": exchange.auto_delete,
         "durable": exchange.durable,
         "internal": exchange.internal,
@@ -107,7 +112,7 @@ def _binding(
         "destination": dest,
         "destination_type": kind,
         "routing_key": key,
-        "arguments": dict(arguments),
+        "arguments": Whole(arguments),
         "properties_key": properties_key(key, arguments),
     }
 
@@ -144,25 +149,59 @@ def _split_peer(peer: str) -> tuple[str, int]:
     return host.strip("[]"), int(port) if port.isdigit() else 0
 
 
+GARBAGE_COLLECTION = {
+    "fullsweep_after": 65535,
+    "max_heap_size": 0,
+    "min_bin_vheap_size": 46422,
+    "min_heap_size": 233,
+    "minor_gcs": 9,
+}
+
+
+def connected_at(conn: AMQPConnection) -> int:
+    """When the connection was made, in ms since the epoch (the wire stamps it with
+    ``time.monotonic()``)."""
+    opened = conn._handshake_deadline - conn.settings.handshake_timeout
+    return int((time.time() - time.monotonic() + opened) * 1000)
+
+
 def connection_view(ctx: Context, conn: AMQPConnection) -> dict[str, Any]:
     core = conn.core
     assert core is not None
     peer_host, peer_port = _split_peer(conn.peer)
     local_host, _, local_port = _host_port(ctx).rpartition(":")
-    return {
+    view: dict[str, Any] = {
         "auth_mechanism": conn.mechanism,
         "channel_max": conn.channel_max,
         "channels": len(core.channels),
-        "client_properties": json_value(core.client_properties),
+        "client_properties": Whole(json_value(core.client_properties)),
+        "connected_at": connected_at(conn),
         "frame_max": conn.frame_max,
+        "garbage_collection": dict(GARBAGE_COLLECTION),
         "host": local_host,
         "name": connection_name(ctx, conn),
         "node": ctx.node,
+        "peer_cert_issuer": None,
+        "peer_cert_subject": None,
+        "peer_cert_validity": None,
         "peer_host": peer_host,
         "peer_port": peer_port,
         "port": int(local_port or 0),
         "protocol": "AMQP 0-9-1",
+        "recv_cnt": 0,
+        "recv_oct": 0,
+        "recv_oct_details": {"rate": 0.0},
+        "reductions": 0,
+        "reductions_details": {"rate": 0.0},
+        "send_cnt": 0,
+        "send_oct": 0,
+        "send_oct_details": {"rate": 0.0},
+        "send_pend": 0,
         "ssl": False,
+        "ssl_cipher": None,
+        "ssl_hash": None,
+        "ssl_key_exchange": None,
+        "ssl_protocol": None,
         "state": "blocked" if conn._blocked_sent else "running",
         "timeout": conn.heartbeat,
         "type": "network",
@@ -170,6 +209,10 @@ def connection_view(ctx: Context, conn: AMQPConnection) -> dict[str, Any]:
         "user_who_performed_action": core.user,
         "vhost": core.vhost_name,
     }
+    name = core.client_properties.get("connection_name")
+    if name is not None:  # RabbitMQ has the key only when the client named itself
+        view["user_provided_name"] = json_value(name)
+    return view
 
 
 def channel_view(ctx: Context, conn: AMQPConnection, ch: Channel) -> dict[str, Any]:
@@ -202,7 +245,7 @@ def consumer_view(ctx: Context, consumer: Consumer) -> dict[str, Any]:
     name = connection_name(ctx, wire) if wire is not None else core.peer
     peer_host, peer_port = _split_peer(wire.peer if wire is not None else "")
     return {
-        "arguments": dict(consumer.arguments),
+        "arguments": Whole(consumer.arguments),
         "ack_required": not consumer.no_ack,
         "active": True,
         "activity_status": "up",
