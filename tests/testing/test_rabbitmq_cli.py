@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import os
-import selectors
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -23,21 +24,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _lines_until(proc: subprocess.Popen[str], last: str, timeout: float) -> list[str]:
-    """Lines of the command's stdout up to the one starting with ``last``."""
+    """Lines of the command's stdout up to the one starting with ``last``. Read in a
+    thread: a select() on the pipe would not see lines already in the text buffer."""
     assert proc.stdout is not None
+    stdout = proc.stdout
+    got: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [got.put(line) for line in stdout], daemon=True).start()
     lines: list[str] = []
     deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if not sel.select(deadline - time.monotonic()):
-                break
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line.rstrip("\n"))
-            if line.startswith(last):
-                return lines
+    while time.monotonic() < deadline:
+        try:
+            line = got.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        lines.append(line.rstrip("\n"))
+        if line.startswith(last):
+            return lines
     raise AssertionError(f"no {last!r} line in time; got {lines}")
 
 
