@@ -454,9 +454,20 @@ class ReplayEngine:
                     self._learn_names(rec, live)
                 return True
             candidates.append((rec, problems))
-        candidates.sort(key=lambda pair: len(pair[1]))
+
+        def nearness(pair: tuple[Step, list[str]]) -> tuple[int, int]:
+            # a settlement's nearest is one of a message from the same place
+            a, b = live.fields.get("message"), pair[0].fields.get("message")
+            same_place = not isinstance(a, MessageKey) or (
+                isinstance(b, MessageKey)
+                and shape(a.exchange) == shape(b.exchange)
+                and shape(a.routing_key) == shape(b.routing_key)
+            )
+            return (0 if same_place else 1, len(pair[1]))
+
+        candidates.sort(key=nearness)
         # the nearest only: those as near as the best one
-        candidates = [c for c in candidates if len(c[1]) == len(candidates[0][1])]
+        candidates = [c for c in candidates if nearness(c) == nearness(candidates[0])]
         used_up = [rec for rec in pool if rec.played and not self._step_problems(live, rec)]
         self.mismatches.append(StepMismatch(live, candidates[:2], used_up, len(pool)))
         return False
@@ -513,6 +524,7 @@ class ReplayEngine:
             return (0 if same_place else 1, len(pair[1]))
 
         best.sort(key=nearness)
+        best = [pair for pair in best if nearness(pair) == nearness(best[0])] if best else []
         used_up = [
             rec
             for rec in self.plan.publishes

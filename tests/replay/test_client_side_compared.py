@@ -235,3 +235,89 @@ def test_case5_a_changed_binding_key_is_named_and_what_waited_is_folded(
         ]
     )
     assert result.stdout.str().count("outside deliveries never injected") == 1
+
+
+# The rest of issue 18's mutation table on this service: each mutant of the service's
+# code replays against the recording of the unmutated one and fails, naming the
+# difference in the test's own report (a missing ack: in its teardown report).
+MUTANTS = {
+    "missing ack": (
+        "        await message.ack()\n",
+        "        pass\n",
+        [
+            "*ERROR at teardown*",
+            "*recorded Basic.Ack of messages exchange='shop' "
+            "routing_key='order.created' never replayed (x3*",
+        ],
+    ),
+    "routing-key typo": (
+        'routing_key="order.priced"',
+        'routing_key="order.prices"',
+        [
+            "*no recorded publish matches live publish: exchange='shop' "
+            "routing_key='order.prices'*",
+            "*routing_key: 'order.prices' != 'order.priced'*",
+        ],
+    ),
+    "extra publish": (
+        "        await message.ack()\n",
+        "        await shop.publish(aio_pika.Message(b'x'), routing_key='order.audit')\n"
+        "        await message.ack()\n",
+        ["*no recorded publish matches live publish: exchange='shop' routing_key='order.audit'*"],
+    ),
+    "missing publish": (
+        "        await shop.publish(",
+        "        if False: await shop.publish(",
+        [
+            "*amqpmock: when the test failed, the cassette*had what this run did not do:*",
+            "*publish never replayed: exchange='shop' routing_key='order.priced'*",
+        ],
+    ),
+    "changed body field": (
+        '"price": 10 * order["qty"]',
+        '"price": 11 * order["qty"]',
+        [
+            "*no recorded publish matches live publish: exchange='shop'*",
+            "*body: /price: 22 != 20*",
+        ],
+    ),
+    "changed header": (
+        'content_type="application/json"),',
+        'content_type="application/json", headers={"v": 2}),',
+        ["*no recorded publish matches*", "*headers.v: 2 != None*"],
+    ),
+    "changed prefetch": (
+        "prefetch_count=10",
+        "prefetch_count=5",
+        [
+            "*live Basic.Qos(prefetch_size=0, prefetch_count=5, global_=False) is not in the "
+            "recording*",
+            "*prefetch_count: 5 != 10*",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_each_mutant_fails_replay_naming_the_difference(
+    pytester: pytest.Pytester, recorded: Path, mutant: str
+) -> None:
+    old, new, expected = MUTANTS[mutant]
+    result = replay(pytester, recorded, old, new)
+    assert result.ret != 0, f"replay passed the mutant {mutant!r}"
+    result.stdout.fnmatch_lines(expected)
+
+
+def test_the_unmutated_service_replays_ten_times_in_a_row(
+    pytester: pytest.Pytester, recorded: Path
+) -> None:
+    (pytester.path / "cassettes").mkdir(exist_ok=True)
+    (pytester.path / "cassettes" / "priced.yaml").write_bytes(recorded.read_bytes())
+    pytester.makeini("[pytest]\nasyncio_mode = auto\n")
+    text = source(pytester.path / "trigger").replace(
+        "async def test_outside_orders_are_priced(amqp_url):",
+        "@pytest.mark.parametrize('run', range(10))\n"
+        "async def test_outside_orders_are_priced(amqp_url, run):",
+    )
+    pytester.makepyfile(test_priced=text)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=10)
