@@ -1,5 +1,7 @@
 """Memory of an abandoned partial message is given back: the fake (``amqpmock serve``,
-own process) against a real RabbitMQ node, in the same run.
+own process) against a real RabbitMQ node, in the same run. The fake runs twice: as
+users start it (``fake``: the default options, the HTTP side on, no HTTP client
+connected) and with ``--no-http`` (the broker alone).
 
 For each broker, fresh, ``--rounds`` times: a client handshakes, opens a channel,
 declares the queue ``abandoned``, sends Basic.Publish and a content header announcing a
@@ -16,7 +18,8 @@ RabbitMQ's beam.smp, whose pid is in the node's pid file) is read:
 Each reading comes ``--settle`` seconds after its event. Nobody calls gc.collect() or
 asks Erlang to collect garbage. Growth is RSS after the last round minus RSS at start,
 and minus RSS after round 1 (what stays once buffers and code paths are warm). What a
-broker answers on the abandoning connection (a Close, a hang-up) is printed.
+broker answers on the abandoning connection (a Close, a hang-up) is printed. Ratios
+are of RSS after each round: fake / RabbitMQ and fake / --no-http (below 1: smaller).
 
     python bench/memory.py [--size 128] [--rounds 6] [--settle 0.5] [--json out.json]
 """
@@ -49,18 +52,21 @@ from tests.server.rawclient import RawClient  # noqa: E402
 
 MB = 1 << 20
 BODY_FRAME = 131072 - 8  # frame_max less the frame's own header and end octet
-BROKERS = ("fake", "rabbitmq")
+BROKERS = ("fake", "fake-no-http", "rabbitmq")
 
 
 @contextlib.contextmanager
 def broker(name: str) -> Iterator[tuple[str, int]]:
-    """A fresh broker's URL and the OS pid whose memory is read."""
+    """A fresh broker's URL and the OS pid whose memory is read: ``amqpmock serve`` as
+    users start it (``fake``: the default options, the HTTP side on) or with
+    ``--no-http`` (``fake-no-http``), or RabbitMQ."""
     if name == "rabbitmq":
         with RabbitMQNode() as node:
             yield node.url, int(node.pid_file.read_text().strip())
         return
+    extra = ["--no-http"] if name == "fake-no-http" else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "amqpmock.cli", "serve", "--port", "0", "--no-http"],
+        [sys.executable, "-m", "amqpmock.cli", "serve", "--port", "0", *extra],
         cwd=ROOT,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
         stdout=subprocess.PIPE,
@@ -159,20 +165,27 @@ def measure(name: str, size: int, rounds: int, settle: float) -> dict[str, Any]:
 
 
 def table(results: dict[str, dict[str, Any]], rounds: int) -> str:
-    heads = ["fake held", "fake after", "rabbit held", "rabbit after", "after f/r"]
-    lines = [f"{'RSS (MB)':<22}" + "".join(f"{h:>13}" for h in heads)]
-    fake, rabbit = results["fake"], results["rabbitmq"]
+    names = ("fake", "fake-no-http", "rabbitmq")
+    heads = ["fake held", "fake after", "no-http held", "no-http after"]
+    heads += ["rabbit held", "rabbit after", "fake/rabbit", "fake/no-http"]
+    lines = [f"{'RSS (MB)':<21}" + "".join(f"{h:>14}" for h in heads)]
+    fake, bare, rabbit = (results[name] for name in names)
 
     def row(label: str, cells: list[str]) -> None:
-        lines.append(f"{label:<22}" + "".join(f"{c:>13}" for c in cells))
+        lines.append(f"{label:<21}" + "".join(f"{c:>14}" for c in cells))
 
-    ratio = fake["start_mb"] / rabbit["start_mb"]
-    row("start", ["", f"{fake['start_mb']:.1f}", "", f"{rabbit['start_mb']:.1f}", f"{ratio:.2f}x"])
+    def ratios(mine: float, *others: float) -> list[str]:
+        return [f"{mine / other:.2f}x" for other in others]
+
+    cells = [c for r in (fake, bare, rabbit) for c in ("", f"{r['start_mb']:.1f}")]
+    row("start", [*cells, *ratios(fake["start_mb"], rabbit["start_mb"], bare["start_mb"])])
     for i in range(rounds):
-        cells = [f"{r[k][i]:.1f}" for r in (fake, rabbit) for k in ("held_mb", "after_mb")]
-        row(f"round {i + 1}", [*cells, f"{fake['after_mb'][i] / rabbit['after_mb'][i]:.2f}x"])
+        cells = [f"{r[k][i]:.1f}" for r in (fake, bare, rabbit) for k in ("held_mb", "after_mb")]
+        after = (r["after_mb"][i] for r in (fake, rabbit, bare))
+        row(f"round {i + 1}", [*cells, *ratios(*after)])
     for key, label in (("growth_mb", "growth since start"), ("growth_since_round_1_mb", "")):
-        row(label or "growth since round 1", ["", f"{fake[key]:+.1f}", "", f"{rabbit[key]:+.1f}"])
+        cells = [c for r in (fake, bare, rabbit) for c in ("", f"{r[key]:+.1f}")]
+        row(label or "growth since round 1", cells)
     return "\n".join(lines)
 
 
@@ -190,8 +203,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"abandoned partial messages: {args.rounds} rounds of {args.size} MB sent of a "
-        f"{2 * args.size} MB body, then the socket closed; amqpmock serve "
-        f"({results['fake']['process']}) vs {results['rabbitmq']['server']} "
+        f"{2 * args.size} MB body, then the socket closed; amqpmock serve (default "
+        f"options, and --no-http; {results['fake']['process']}) vs "
+        f"{results['rabbitmq']['server']} "
         f"({results['rabbitmq']['process']}); "
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs; load average "
         f"{load_before[0]:.2f} before, {load_after[0]:.2f} after"
@@ -200,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         for words in sorted(set(got["said"]) - {""}):
             print(f"note: {name} on the abandoning connection: {words}")
     print(table(results, args.rounds))
-    print("(held: the partial message still open; after: its socket closed, a new client in)")
+    print("(fake: amqpmock serve as users start it, the HTTP side on; held: the partial")
+    print(" message still open; after: its socket closed, a new client in; x: ratios of")
+    print(" after, below 1 the first is smaller)")
     if args.json:
         env: dict[str, Any] = {"python": platform.python_version(), "cpus": os.cpu_count()}
         env |= {"load_average_before": load_before, "load_average_after": load_after}

@@ -11,7 +11,10 @@ reports deliveries per second). Queues are purged between rounds, outside the ti
 With ``--wire`` it also runs the same topology and publishes through pika over TCP,
 against amqpmock's server and against a real RabbitMQ started for the run (Debian's
 rabbitmq-server), timing until a final sentinel message has been routed (a channel's
-publishes are routed in order, so everything before it has been too).
+publishes are routed in order, so everything before it has been too). The fake runs
+as ``amqpmock serve --no-http`` on purpose: this measures routing alone, so the HTTP
+side is left out; bench/wire.py, bench/stall.py and bench/memory.py measure ``serve``
+as users start it, beside ``--no-http``.
 """
 
 from __future__ import annotations

@@ -19,17 +19,23 @@ Measured, each repeated ``--repeat`` times (medians reported):
   Needs node and npm (amqplib is installed into tests/clients/node on first use);
   ``--no-node`` leaves it out.
 
-The fake runs three ways: ``loop`` (``AMQPServer`` in the client's event loop, as an
-async test uses it), ``thread`` (``ServerThread``, as the pytest plugin runs it) and
-``process`` (``amqpmock serve`` in its own process, as RabbitMQ is). RabbitMQ is one
-node started for the run (plus the ones the cold-start measurement starts).
+The fake runs four ways: ``loop`` (``AMQPServer`` in the client's event loop, as an
+async test uses it), ``thread`` (``ServerThread``, as the pytest plugin runs it),
+``process`` (``amqpmock serve`` in its own process, as RabbitMQ is, and as users start
+it: the default options, the HTTP side on, no HTTP client connected) and ``no-http``
+(``amqpmock serve --no-http``: the broker alone). RabbitMQ is one node started for the
+run (plus the ones the cold-start measurement starts). The first table has the
+``loop``, ``thread`` and ``process`` columns, each against RabbitMQ; the second puts
+``process`` beside ``no-http`` and RabbitMQ with plain ratios, process / RabbitMQ and
+process / no-http.
 
     python bench/wire.py [--repeat 3] [--messages 20000] [--size 200] [--prefetch 100]
-                         [--calls 2000] [--modes loop,thread,process] [--json out.json]
-                         [--no-node] [--profile]
+                         [--calls 2000] [--modes loop,thread,process,no-http]
+                         [--json out.json] [--no-node] [--profile]
 
-``--profile`` also runs each workload once against the ``loop`` fake under cProfile
-(client and server share that thread, so both show) and prints where the time goes.
+``--profile`` also runs each workload once against ``amqpmock serve`` (default options)
+under cProfile in its own process, and against the ``loop`` fake under cProfile (client
+and server share that thread, so both show), and prints where the time goes.
 """
 
 from __future__ import annotations
@@ -65,7 +71,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from amqpmock.testing.rabbitmq import RabbitMQNode, free_port
 from amqpmock.wire.server import AMQPServer, ServerThread
 
-FAKE_MODES = ("loop", "thread", "process")
+FAKE_MODES = ("loop", "thread", "process", "no-http")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # The issue's targets, fake vs RabbitMQ.
 TARGET_START_RATIO = 100.0  # start at least 100x faster
@@ -85,13 +91,16 @@ class Target:
 
 
 @contextlib.contextmanager
-def serve_process(profile_to: str | None = None) -> Iterator[Target]:
-    """``amqpmock serve`` in a new process (under cProfile writing to ``profile_to``)."""
+def serve_process(profile_to: str | None = None, http: bool = True) -> Iterator[Target]:
+    """``amqpmock serve`` in a new process, with its default options (the HTTP side on)
+    or with ``--no-http`` (``http`` false); under cProfile writing to ``profile_to``."""
     port = free_port()
     command = [sys.executable]
     if profile_to:
         command += ["-m", "cProfile", "-o", profile_to]
-    command += ["-m", "amqpmock.cli", "serve", "--port", str(port), "--no-http"]
+    command += ["-m", "amqpmock.cli", "serve", "--port", str(port)]
+    if not http:
+        command.append("--no-http")
     proc = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -150,9 +159,9 @@ def cold_start_thread() -> float:
         return time.perf_counter() - began
 
 
-def cold_start_process() -> float:
+def cold_start_process(http: bool = True) -> float:
     began = time.perf_counter()
-    with serve_process() as target:
+    with serve_process(http=http) as target:
         pika_connect(target.url, retry_for=10)
         return time.perf_counter() - began
 
@@ -343,7 +352,7 @@ async def fake_target(mode: str) -> AsyncIterator[Target]:
         finally:
             thread.stop()
     else:
-        with serve_process() as target:
+        with serve_process(http=mode == "process") as target:
             yield target
 
 
@@ -460,7 +469,7 @@ def profile_report(args: argparse.Namespace, top: int = 25) -> str:
             with serve_process(profile_to=path) as target:
                 asyncio.run(run(target.url))
             stats = pstats.Stats(path, stream=out)
-            out.write(f"\n== {kind}: the fake server alone (own process), by package ==\n")
+            out.write(f"\n== {kind}: amqpmock serve (default options), by package ==\n")
             out.write(by_package(stats) + "\n")
             out.write(f"\n== {kind}: the fake server alone, top {top} by own time ==\n")
             stats.sort_stats("tottime").print_stats(top)
@@ -538,6 +547,26 @@ def targets(results: dict[str, dict[str, float]], mode: str) -> list[tuple[str, 
     return verdicts
 
 
+def serve_table(results: dict[str, dict[str, float]]) -> str:
+    """``amqpmock serve`` as users start it beside ``--no-http`` and RabbitMQ; plain
+    ratios (value / value), as bench/stall.py and bench/memory.py print them."""
+    heads = ["process", "no-http", "rabbitmq", "proc/rabbit", "proc/no-http"]
+    width = max(len(label) for _, label, _, _ in ROWS)
+    lines = [
+        f"{'amqpmock serve, default options':<{width}}  " + "  ".join(f"{h:>12}" for h in heads)
+    ]
+    for key, label, fmt, _ in ROWS:
+        values = [results[name].get(key) for name in ("process", "no-http", "rabbitmq")]
+        cells = [fmt.format(v) if v is not None else "-" for v in values]
+        fake, bare, rabbit = values
+        cells += [f"{fake / other:.2f}x" if fake and other else "-" for other in (rabbit, bare)]
+        lines.append(f"{label:<{width}}  " + "  ".join(f"{c:>12}" for c in cells))
+    lines.append("(process: amqpmock serve as users start it, the HTTP side on, no HTTP client;")
+    lines.append(" x: plain ratios, process / RabbitMQ and process / --no-http; for msgs/s above")
+    lines.append(" 1 the first is better, for times below 1)")
+    return "\n".join(lines)
+
+
 def table(results: dict[str, dict[str, float]], modes: list[str]) -> str:
     columns = [f"fake:{m}" for m in modes] + ["rabbitmq"] + [f"x ({m})" for m in modes]
     width = max(len(label) for _, label, _, _ in ROWS)
@@ -587,16 +616,19 @@ def main(argv: list[str] | None = None) -> int:
     package = os.path.dirname(os.path.dirname(os.path.abspath(__import__("amqpmock").__file__)))
     compileall.compile_dir(os.path.join(package, "amqpmock"), quiet=1)
     # (a) cold starts
-    log("cold start: fake (thread, process) ...")
+    log("cold start: fake (thread, process, no-http) ...")
     fake_start = [cold_start_thread() for _ in range(max(5, args.repeat))]
     process_start = [cold_start_process() for _ in range(args.repeat)]
+    bare_start = [cold_start_process(http=False) for _ in range(args.repeat)]
     log("cold start: RabbitMQ ...")
     rabbit_start = [cold_start_rabbitmq() for _ in range(args.repeat)]
-    raw["start_s"] = {"thread": fake_start, "process": process_start, "rabbitmq": rabbit_start}
+    raw["start_s"] = {"thread": fake_start, "process": process_start, "no-http": bare_start}
+    raw["start_s"]["rabbitmq"] = rabbit_start
     start_ms = {
         "loop": statistics.median(fake_start) * 1000,  # same start path: AMQPServer.start
         "thread": statistics.median(fake_start) * 1000,
         "process": statistics.median(process_start) * 1000,
+        "no-http": statistics.median(bare_start) * 1000,
         "rabbitmq": statistics.median(rabbit_start) * 1000,
     }
 
@@ -630,7 +662,9 @@ def main(argv: list[str] | None = None) -> int:
         f"aio-pika {aio_pika.__version__}, pika {pika.__version__}; load average "
         f"{load_before[0]:.2f} before, {load_after[0]:.2f} after"
     )
-    print(table(results, modes))
+    print(table(results, [m for m in modes if m != "no-http"]))
+    if "process" in modes and "no-http" in modes:
+        print(serve_table(results))
     verdicts: dict[str, list[dict[str, Any]]] = {}
     for mode in modes:
         print(f"targets, fake:{mode}:")
