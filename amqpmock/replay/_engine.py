@@ -431,7 +431,12 @@ class ReplayEngine:
             return
         if name == "Basic.Cancel":
             consumer = ch.consumers.get(method.consumer_tag)
-            fields = {"queue": consumer.queue.name if consumer is not None else ""}
+            if consumer is not None:
+                fields = {"queue": consumer.queue.name}
+            elif method.consumer_tag and method.consumer_tag == ch.reply_consumer:
+                fields = {"queue": DIRECT_REPLY_TO}  # its consumer is the channel's own
+            else:
+                fields = {"queue": ""}
         else:
             fields = step_fields(name, pamqp_args(method))
         if not self._match_step(Step(name, fields, conn.number), name):

@@ -391,3 +391,29 @@ def test_a_listener_bound_late_still_gets_the_event_after_its_bind() -> None:
     ch.queue_bind(queue, "events", "order.*")
     assert [d.body for d in ch.deliveries] == [b'{"created": 1}']
     assert engine.report() is None
+
+
+REPLY_CANCEL = """
+version: 1
+amqpmock: "0.1.0"
+connections:
+- id: 1
+  interactions:
+  - {dir: c2s, channel: 1, method: Basic.Consume, args: {queue: amq.rabbitmq.reply-to, consumer_tag: r1, no_ack: true}}
+  - {dir: s2c, channel: 1, method: Basic.ConsumeOk, args: {consumer_tag: r1}}
+  - {dir: c2s, channel: 1, method: Basic.Cancel, args: {consumer_tag: r1}}
+  - {dir: s2c, channel: 1, method: Basic.CancelOk, args: {consumer_tag: r1}}
+"""
+
+
+def test_a_direct_reply_to_consumers_cancel_matches_by_its_pseudo_queue() -> None:
+    # FastStream's broker.request() cancels a direct reply-to consumer per request:
+    # that consumer is the channel's own, not a queue's, and is matched as such
+    from pamqp.commands import Basic
+
+    broker = Broker()
+    engine = ReplayEngine(broker, Cassette.from_data(loads(REPLY_CANCEL)))
+    ch = LocalClient(broker).channel()
+    tag = ch.consume("amq.rabbitmq.reply-to", no_ack=True)
+    ch.call(Basic.Cancel(consumer_tag=str(tag)))
+    assert engine.report() is None
