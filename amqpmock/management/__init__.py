@@ -78,6 +78,18 @@ class ManagementAPI:
         body: bytes = b"",
         headers: dict[str, str] | None = None,
     ) -> Response:
+        response = self._answer(method, raw_path, query, body, headers)
+        response.as_rabbitmq = True  # written as RabbitMQ writes JSON (``_json``)
+        return response
+
+    def _answer(
+        self,
+        method: str,
+        raw_path: str,
+        query: dict[str, str] | None,
+        body: bytes,
+        headers: dict[str, str] | None,
+    ) -> Response:
         request = request_for(method, raw_path, query, body, headers)
         if request is None:
             return not_found().response()

@@ -41,7 +41,7 @@ def _vhost_view(ctx: Context, name: str) -> dict[str, Any]:
     ready = sum(q.message_count for q in queues)
     waiting = sum(unacked.get(id(q), (0, 0))[0] for q in queues)
     meta = ctx.vhost_metadata(name)
-    return {
+    view: dict[str, Any] = {
         "name": name,
         "description": meta.description,
         "tags": list(meta.tags),
@@ -49,18 +49,21 @@ def _vhost_view(ctx: Context, name: str) -> dict[str, Any]:
         "metadata": Whole({"description": meta.description, "tags": list(meta.tags)}),
         "tracing": meta.tracing,
         "cluster_state": {ctx.node: "running"},
-        "messages": ready + waiting,
-        "messages_details": {"rate": 0.0},
-        "messages_ready": ready,
-        "messages_ready_details": {"rate": 0.0},
-        "messages_unacknowledged": waiting,
-        "messages_unacknowledged_details": {"rate": 0.0},
-        # the fake counts no octets
-        "recv_oct": 0,
-        "recv_oct_details": {"rate": 0.0},
-        "send_oct": 0,
-        "send_oct_details": {"rate": 0.0},
     }
+    if queues:  # RabbitMQ has none before a first queue (and keeps 0 after the last one)
+        view.update(
+            messages_ready=ready,
+            messages_ready_details={"rate": 0.0},
+            messages_unacknowledged=waiting,
+            messages_unacknowledged_details={"rate": 0.0},
+            messages=ready + waiting,
+            messages_details={"rate": 0.0},
+        )
+    # the fake counts no octets
+    view.update(
+        recv_oct=0, recv_oct_details={"rate": 0.0}, send_oct=0, send_oct_details={"rate": 0.0}
+    )
+    return view
 
 
 def list_vhosts(ctx: Context, req: Request, _: list[str]) -> Response:
@@ -176,9 +179,13 @@ def _permission(user: str, vhost: str, perms: tuple[str, str, str]) -> dict[str,
     }
 
 
+# rabbit_mgmt_wm_permissions' (and _vhost's, _user's) default sort
+PERMISSION_SORT = ("vhost", "user")
+
+
 def list_permissions(ctx: Context, req: Request, _: list[str]) -> Response:
     rows = [_permission(u, v, p) for (u, v), p in sorted(ctx.broker.permissions.items())]
-    return Response(200, rows)
+    return Response(200, rows, sort_keys=PERMISSION_SORT)
 
 
 def vhost_permissions(ctx: Context, req: Request, args: list[str]) -> Response:
@@ -188,7 +195,7 @@ def vhost_permissions(ctx: Context, req: Request, args: list[str]) -> Response:
         for (u, v), p in sorted(ctx.broker.permissions.items())
         if v == args[0]
     ]
-    return Response(200, rows)
+    return Response(200, rows, sort_keys=PERMISSION_SORT)
 
 
 def user_permissions(ctx: Context, req: Request, args: list[str]) -> Response:
@@ -199,7 +206,7 @@ def user_permissions(ctx: Context, req: Request, args: list[str]) -> Response:
         for (u, v), p in sorted(ctx.broker.permissions.items())
         if u == args[0]
     ]
-    return Response(200, rows)
+    return Response(200, rows, sort_keys=PERMISSION_SORT)
 
 
 def get_permission(ctx: Context, req: Request, args: list[str]) -> Response:

@@ -57,9 +57,20 @@ class Response:
     status: int
     body: Any = None  # JSON-able, or None for no body
     headers: dict[str, str] = field(default_factory=dict)
+    # the body's text as RabbitMQ writes it (``_json``): the management API's answers
+    as_rabbitmq: bool = field(default=False, repr=False)
+    # a list RabbitMQ answers with rabbit_mgmt_util:reply_list and these default sort
+    # keys: ``columns=`` cuts it first, the sort then reads what is left (``_listing``)
+    sort_keys: tuple[str, ...] | None = field(default=None, repr=False)
 
     def encoded(self) -> bytes:
-        return b"" if self.body is None else json.dumps(self.body).encode()
+        if self.body is None:
+            return b""
+        if self.as_rabbitmq:
+            from amqpmock.management._json import encode  # _json needs _listing, _listing this
+
+            return encode(self.body)
+        return json.dumps(self.body).encode()
 
 
 Handler = Callable[["Context", Request, list[str]], Response]

@@ -147,10 +147,18 @@ class Context:
             return call(method)
 
     @contextlib.contextmanager
-    def session(self, vhost: str, user: str, system: bool = False) -> Iterator[Call]:
+    def session(
+        self,
+        vhost: str,
+        user: str,
+        system: bool = False,
+        errors: Callable[[AMQPError], ManagementError] | None = None,
+    ) -> Iterator[Call]:
         """AMQP methods on one channel of a connection of ``user`` to ``vhost`` that
         lives for the block (closed after: unacknowledged gets go back, as RabbitMQ's
-        management ``get`` leaves them); the broker's errors become the API's."""
+        management ``get`` leaves them); the broker's errors become the API's (by
+        ``errors``, default 404 / 401 / 400 with the text)."""
+        as_http = errors or _as_http
         b = self.broker
         self.vhost(vhost)
         captured: list[Command] = []
@@ -169,7 +177,7 @@ class Context:
             try:
                 b.handlers[type(method)](b, ch, method, properties, body)
             except AMQPError as exc:
-                raise _as_http(exc) from None
+                raise as_http(exc) from None
             finally:
                 b._in_method -= 1
                 b._run_dispatch()
@@ -191,9 +199,10 @@ class Context:
         method: base.Frame,
         properties: Basic.Properties | None = None,
         body: bytes = b"",
+        errors: Callable[[AMQPError], ManagementError] | None = None,
     ) -> list[Command]:
         """One method in its own ``session``."""
-        with self.session(vhost, user) as call:
+        with self.session(vhost, user, errors=errors) as call:
             return call(method, properties, body)
 
 
@@ -203,6 +212,13 @@ def _as_http(exc: AMQPError) -> ManagementError:
     if exc.reply_code == ACCESS_REFUSED:
         return ManagementError(401, "not_authorised", exc.text)
     return bad_request(exc.text)
+
+
+def channel_closed(exc: AMQPError) -> ManagementError:
+    """A channel error as RabbitMQ's handlers that publish on a channel of their own
+    answer it (``bad_request_exception``): 400, ``"CODE NAME - text"``, e.g.
+    ``403 ACCESS_REFUSED - cannot publish to internal exchange 'x' in vhost '/'``."""
+    return bad_request(f"{exc.reply_code} {exc.reply_text}")
 
 
 def property_table(props: Basic.Properties | None) -> dict[str, Any]:

@@ -7,7 +7,9 @@ permissions, policies, queues, exchanges, bindings), and the import of one.
   global parameters hold the broker's ``internal_cluster_id``. One vhost's export has
   RabbitMQ's keys for it: ``rabbit_version``, ``parameters``, ``policies``, ``queues``,
   ``exchanges``, ``bindings``, its queues, exchanges and bindings without their
-  ``vhost`` (its policies keep it).
+  ``vhost`` (its policies keep it). Bindings come in RabbitMQ's routing-table order
+  (``_route_order``); queues and exchanges in the order they were made (RabbitMQ's are
+  in its tables' hash order, which the fake does not reproduce).
 - Import takes an export from RabbitMQ 3.10 (``password_hash`` with its algorithm, or
   a plain ``password``), in the order RabbitMQ imports: users, vhosts, permissions,
   policies, queues, exchanges, bindings. Something that does not fit is a 400 naming it.
@@ -25,7 +27,8 @@ from amqpmock.fake.commands import build
 from amqpmock.fake.model import Queue
 from amqpmock.management._access import user_view
 from amqpmock.management._api import Request, Response, Router
-from amqpmock.management._errors import ManagementError, bad_request
+from amqpmock.management._errors import ManagementError, bad_request, vhost_not_found
+from amqpmock.management._listing import Whole
 from amqpmock.management._policies import validate
 from amqpmock.management._values import table
 from amqpmock.management._views import VERSION
@@ -57,6 +60,7 @@ def export(ctx: Context, only: str | None = None) -> dict[str, Any]:
     bindings: list[dict[str, Any]] = []
     for name in vhosts:
         vhost = b.vhosts[name]
+        found: list[dict[str, Any]] = []
         for queue in vhost.queues.values():
             if not queue.exclusive:
                 queues.append(
@@ -65,7 +69,7 @@ def export(ctx: Context, only: str | None = None) -> dict[str, Any]:
                         "vhost": name,
                         "durable": queue.durable,
                         "auto_delete": queue.auto_delete,
-                        "arguments": dict(queue.arguments),
+                        "arguments": Whole(queue.arguments),
                     }
                 )
         for exchange in vhost.exchanges.values():
@@ -78,22 +82,23 @@ def export(ctx: Context, only: str | None = None) -> dict[str, Any]:
                         "durable": exchange.durable,
                         "auto_delete": exchange.auto_delete,
                         "internal": exchange.internal,
-                        "arguments": dict(exchange.arguments),
+                        "arguments": Whole(exchange.arguments),
                     }
                 )
             for (dest, key, _), arguments in exchange.bindings.items():
                 if exchange.name == "" or (isinstance(dest, Queue) and dest.exclusive):
                     continue
-                bindings.append(
+                found.append(
                     {
                         "source": exchange.name,
                         "vhost": name,
                         "destination": dest.name,
                         "destination_type": "queue" if isinstance(dest, Queue) else "exchange",
                         "routing_key": key,
-                        "arguments": dict(arguments),
+                        "arguments": Whole(arguments),
                     }
                 )
+        bindings.extend(sorted(found, key=_route_order))
     data["queues"] = queues
     data["exchanges"] = exchanges
     data["bindings"] = bindings
@@ -101,6 +106,19 @@ def export(ctx: Context, only: str | None = None) -> dict[str, Any]:
         for key in ("queues", "exchanges", "bindings"):
             data[key] = [{k: v for k, v in item.items() if k != "vhost"} for item in data[key]]
     return data
+
+
+def _route_order(binding: dict[str, Any]) -> tuple[Any, ...]:
+    """A vhost's bindings in the order of RabbitMQ's ``rabbit_route`` table (an ordered
+    set of #binding{source, key, destination, args}): by source, routing key,
+    destination (exchanges before queues, then by name) and arguments."""
+    return (
+        binding["source"].encode(),
+        str(binding["routing_key"]).encode(),
+        binding["destination_type"],  # the atoms 'exchange' < 'queue'
+        binding["destination"].encode(),
+        sorted((str(k).encode(), repr(v)) for k, v in binding["arguments"].items()),
+    )
 
 
 def _items(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -222,12 +240,16 @@ def _run(ctx: Context, vhost: str, method: Any) -> None:
 
 
 def get_definitions(ctx: Context, req: Request, args: list[str]) -> Response:
+    if args and args[0] not in ctx.broker.vhosts:
+        raise bad_request("vhost_not_found")  # a 400 here, a 404 for the import
     if args:
         ctx.vhost(args[0])
     return Response(200, export(ctx, args[0] if args else None))
 
 
 def post_definitions(ctx: Context, req: Request, args: list[str]) -> Response:
+    if args and args[0] not in ctx.broker.vhosts:
+        raise vhost_not_found()
     if args:
         ctx.vhost(args[0])
     try:

@@ -53,3 +53,9 @@ def require(body: dict[str, object], keys: tuple[str, ...]) -> None:
 
 def vhost_not_found() -> ManagementError:
     return ManagementError(404, "not_found", "vhost_not_found")
+
+
+def vhost_refused() -> ManagementError:
+    """What RabbitMQ's ``get`` and ``publish`` answer for a vhost that does not exist
+    (their authorisation asks for the vhost before anything else)."""
+    return ManagementError(401, "not_authorised", "Access refused.")

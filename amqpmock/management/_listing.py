@@ -11,7 +11,11 @@ Rules (observed):
   as an Erlang proplist, and an object left with nothing is ``[]``; objects it keeps as
   maps (``Whole``: a queue's ``arguments``, a connection's ``client_properties``, the
   overview's totals ...) come whole; arrays are filtered item by item. ``columns=``
-  (nothing) leaves ``[]`` of each item. The list is sorted before the columns are cut.
+  (nothing) leaves ``[]`` of each item. The list is sorted before the columns are cut,
+  but for the lists RabbitMQ answers with ``reply_list`` (``Response.sort_keys``:
+  bindings, permissions), which are cut first and then sorted by their default keys
+  (bindings: vhost, source, type, destination, routing_key, properties_key, where no
+  binding has a ``type``; permissions: vhost, user) as the cut items hold them.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ def shape(response: Response, query: dict[str, str]) -> Response:
         reverse = query.get("sort_reverse", "false")
         if reverse not in ("true", "false"):
             raise crashed()
+        if response.sort_keys is not None:
+            return _reply_list(body, response.sort_keys, query, reverse == "true", response)
         body = _sorted(body, query.get("sort", ""), reverse == "true")
         if "page" in query:
             page = paginate(body, query)
@@ -77,6 +83,36 @@ def _sorted(items: list[Any], sort: str, reverse: bool) -> list[Any]:
     if path:
         items = sorted(items, key=lambda item: _term_key(_dotted(item, path)))
     return items[::-1] if reverse else items
+
+
+def _reply_list(
+    items: list[Any],
+    keys: tuple[str, ...],
+    query: dict[str, str],
+    reverse: bool,
+    response: Response,
+) -> Response:
+    """A list as ``rabbit_mgmt_util:reply_list`` answers it: cut to its ``columns``
+    first, then sorted by ``sort`` and the default keys as the cut items hold them (a
+    key cut away counts as 0), ties by the whole item; ``sort=`` (empty) leaves the
+    order as it is."""
+    if "columns" in query:
+        items = columns(items, query["columns"])
+    sort = query.get("sort")
+    if sort != "":
+        paths = [[p for p in key.split(".") if p] for key in ([sort] if sort else []) + list(keys)]
+        items = sorted(
+            items,
+            key=lambda item: (
+                tuple(_term_key(_dotted(item, path)) for path in paths),
+                _term_key(item),
+            ),
+        )
+    if reverse:
+        items = items[::-1]
+    if "page" in query:
+        return Response(200, paginate(items, query), response.headers)
+    return Response(200, items, response.headers)
 
 
 # --- pages -------------------------------------------------------------------------------

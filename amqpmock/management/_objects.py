@@ -17,14 +17,16 @@ from pamqp.commands import Basic, Exchange, Queue
 from amqpmock.fake.commands import SendContent, build
 from amqpmock.management import _values
 from amqpmock.management._api import Request, Response, Router
-from amqpmock.management._context import property_table
+from amqpmock.management._context import channel_closed, property_table
 from amqpmock.management._errors import (
     ManagementError,
     bad_request,
     not_found,
     require,
     vhost_not_found,
+    vhost_refused,
 )
+from amqpmock.management._listing import Whole
 from amqpmock.management._views import (
     bindings,
     channel_view,
@@ -123,6 +125,8 @@ def get_messages(ctx: Context, req: Request, args: list[str]) -> Response:
     and ``encoding`` (``auto`` or ``base64``), as RabbitMQ reads them. A missing queue
     is the 404 of its basic.get, ``NOT_FOUND - no queue ...``."""
     vhost, name = args
+    if vhost not in ctx.broker.vhosts:
+        raise vhost_refused()
     body = req.json()
     require(body, ("ackmode", "count", "encoding"))
     count = _values.integer(body["count"])
@@ -162,12 +166,16 @@ def _message(
             text = shown.decode("utf-8")
         except UnicodeDecodeError:
             text = None
-    table = property_table(reply.properties)
+    # RabbitMQ lists the properties last to first (cluster_id ... content_type), and
+    # holds the headers as a map
+    table = dict(reversed(property_table(reply.properties).items()))
     stamp = table.get("timestamp")
     if isinstance(stamp, datetime.datetime):  # seconds since the epoch, as RabbitMQ
         if stamp.tzinfo is None:
             stamp = stamp.replace(tzinfo=datetime.UTC)
         table["timestamp"] = int(stamp.timestamp())
+    if isinstance(table.get("headers"), dict):
+        table["headers"] = Whole(table["headers"])
     return {
         "payload_bytes": len(payload),
         "redelivered": bool(method.redelivered),
@@ -291,11 +299,14 @@ def basic_properties(value: Any) -> Basic.Properties:
 def publish(ctx: Context, req: Request, args: list[str]) -> Response:
     """In RabbitMQ's order: the keys, a string payload (400 ``payload_not_string``), the
     properties, the encoding (``["unsupported_encoding", e]``, ``["not_base64", p]``),
-    then the publish (a delivery mode other than 1 or 2: 400 with the channel's 406)."""
+    then the publish (a delivery mode other than 1 or 2, a missing or internal exchange,
+    a refused write: 400 with the channel's code and text)."""
     vhost, name = args
+    if vhost not in ctx.broker.vhosts:
+        raise vhost_refused()
     body = req.json()
     require(body, ("routing_key", "properties", "payload", "payload_encoding"))
-    _exchange(ctx, vhost, name)
+    ctx.vhost(vhost)  # the exchange is the publish's to find (below)
     name = "" if name == DEFAULT_EXCHANGE else name
     payload = body["payload"]
     if not isinstance(payload, str):
@@ -322,6 +333,9 @@ def publish(ctx: Context, req: Request, args: list[str]) -> Response:
         build(Basic.Publish, exchange=name, routing_key=str(body["routing_key"]), mandatory=True),
         props,
         data,
+        # a missing or internal exchange, a refused write close the publishing
+        # channel: 400 with its code and text ("404 NOT_FOUND - no exchange 'x' ...")
+        errors=channel_closed,
     )
     returned = any(
         isinstance(c, SendContent) and isinstance(c.method, Basic.Return) for c in commands
@@ -331,10 +345,13 @@ def publish(ctx: Context, req: Request, args: list[str]) -> Response:
 
 # --- bindings -------------------------------------------------------------------------
 
+# rabbit_mgmt_wm_bindings' default sort (no binding has a "type": it counts as 0)
+BINDING_SORT = ("vhost", "source", "type", "destination", "routing_key", "properties_key")
+
 
 def list_bindings(ctx: Context, req: Request, args: list[str]) -> Response:
     rows = [row for v in _vhosts(ctx, args) for row in bindings(ctx.broker.vhosts[v])]
-    return Response(200, rows)
+    return Response(200, rows, sort_keys=BINDING_SORT)
 
 
 def _between(ctx: Context, vhost: str, source: str, kind: str, dest: str) -> list[dict[str, Any]]:
@@ -360,12 +377,14 @@ def _kind(letter: str) -> str:
 
 def get_bindings_between(ctx: Context, req: Request, args: list[str]) -> Response:
     vhost, source, letter, dest = args
-    return Response(200, _between(ctx, vhost, source, _kind(letter), dest))
+    return Response(200, _between(ctx, vhost, source, _kind(letter), dest), sort_keys=BINDING_SORT)
 
 
 def post_binding(ctx: Context, req: Request, args: list[str]) -> Response:
     vhost, source, letter, dest = args
     kind = _kind(letter)
+    if vhost not in ctx.broker.vhosts:
+        raise vhost_not_found()
     ctx.vhost(vhost)  # the rest is the broker's to check (404 "no queue 'q' in vhost")
     body = req.json()
     key = str(body.get("routing_key", ""))
@@ -443,12 +462,12 @@ def queue_bindings(ctx: Context, req: Request, args: list[str]) -> Response:
         for row in bindings(ctx.vhost(vhost))
         if row["destination"] == name and row["destination_type"] == "queue"
     ]
-    return Response(200, rows)
+    return Response(200, rows, sort_keys=BINDING_SORT)
 
 
 def exchange_bindings(ctx: Context, req: Request, args: list[str]) -> Response:
     vhost, name, side = args
-    _exchange(ctx, vhost, name)
+    ctx.vhost(vhost)  # a missing exchange has no bindings: [] (RabbitMQ)
     if side not in ("source", "destination"):
         raise not_found()
     rows = [
@@ -456,7 +475,7 @@ def exchange_bindings(ctx: Context, req: Request, args: list[str]) -> Response:
         for row in bindings(ctx.vhost(vhost))
         if row[side] == name and (side == "source" or row["destination_type"] == "exchange")
     ]
-    return Response(200, rows)
+    return Response(200, rows, sort_keys=BINDING_SORT)
 
 
 # --- connections, channels, consumers ---------------------------------------------------

@@ -268,8 +268,8 @@ def consumer_view(ctx: Context, consumer: Consumer) -> dict[str, Any]:
 def json_value(value: Any) -> Any:
     """A value of the broker (field tables, bytes, decimals, timestamps) as JSON can
     hold it: bytes as text, other types by their ``str``."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
     if isinstance(value, dict):
         return {str(k): json_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
