@@ -45,10 +45,7 @@ async def until(predicate, timeout=3):
             await asyncio.sleep(0.02)
 
 
-# FastStream's broker.request() consumes and cancels a direct reply-to consumer per
-# request; replay sees that cancel as Basic.Cancel(queue=''), so the queue of a cancel
-# is left out (its count is still compared) until that is fixed
-@pytest.mark.amqp_cassette("orders.yaml", ignore_args={"Basic.Cancel": ["queue"]})
+@pytest.mark.amqp_cassette("orders.yaml")
 @pytest.mark.parametrize("run", range(RUNS))
 async def test_orders_are_accepted_and_stock_followed(amqp_url, run):
     levels = {}
