@@ -361,8 +361,7 @@ class ReplayEngine:
         for exchange, pattern in sorted(self._outside_targets()):
             self._interceptors.append(broker.intercept(exchange, pattern, _ignore, vhost))
         broker.listeners.append(self._on_event)
-        if methods:
-            broker.method_observers.append(self._on_method)
+        broker.method_observers.append(self._on_method)
 
     def close(self) -> None:
         if self._on_event in self.broker.listeners:
@@ -413,6 +412,11 @@ class ReplayEngine:
         406 (the client fails fast, as for a publish); a settlement that is not is
         noted and let through (refusing it would only redeliver the message)."""
         name = method.name
+        if name == "Basic.Consume" and method.queue == DIRECT_REPLY_TO:
+            # the channel's own reply consumer: no queue, so no consumer_added event;
+            # outside events recorded after it wait for it
+            self._progress.takes.add(DIRECT_REPLY_TO)
+            self.broker.defer(self._release)
         if name not in self._compared or conn is self.broker._system:
             return
         if name in SETTLE_METHODS:

@@ -417,3 +417,38 @@ def test_a_direct_reply_to_consumers_cancel_matches_by_its_pseudo_queue() -> Non
     tag = ch.consume("amq.rabbitmq.reply-to", no_ack=True)
     ch.call(Basic.Cancel(consumer_tag=str(tag)))
     assert engine.report() is None
+
+
+REPLY_CONSUME_THEN_EVENT = """
+version: 1
+amqpmock: "0.1.0"
+connections:
+- id: 1
+  interactions:
+  - {dir: c2s, channel: 1, method: Basic.Consume, args: {queue: amq.rabbitmq.reply-to, consumer_tag: r1, no_ack: true}, at: 0.02}
+  - {dir: s2c, channel: 1, method: Basic.ConsumeOk, args: {consumer_tag: r1}, at: 0.02}
+  - {dir: c2s, channel: 1, method: Queue.Declare, args: {queue: events}, at: 0.03}
+  - {dir: s2c, channel: 1, method: Queue.DeclareOk, args: {queue: events, message_count: 0, consumer_count: 0}, at: 0.03}
+  - {dir: c2s, channel: 1, method: Basic.Consume, args: {queue: events, consumer_tag: c2, no_ack: true}, at: 0.04}
+  - {dir: s2c, channel: 1, method: Basic.ConsumeOk, args: {consumer_tag: c2}, at: 0.04}
+  - dir: s2c
+    channel: 1
+    method: Basic.Deliver
+    args: {consumer_tag: c2, delivery_tag: 1, redelivered: false, exchange: '', routing_key: events}
+    body: '{"id": 42}'
+    origin: outside
+    at: 0.05
+"""
+
+
+def test_an_event_recorded_after_a_direct_reply_to_consume_comes() -> None:
+    # the live direct reply-to consume is a cause too (it has no queue, so no
+    # consumer_added event): the event used to wait for it forever
+    broker = Broker()
+    engine = ReplayEngine(broker, Cassette.from_data(loads(REPLY_CONSUME_THEN_EVENT)))
+    ch = LocalClient(broker).channel()
+    ch.consume("amq.rabbitmq.reply-to", no_ack=True)
+    ch.queue_declare("events")
+    ch.consume("events", no_ack=True)
+    assert [d.body for d in ch.deliveries] == [b'{"id": 42}']
+    assert engine.report() is None
