@@ -5,6 +5,8 @@ here for both commands."""
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import sys
 from typing import TYPE_CHECKING
 
@@ -38,10 +40,21 @@ def http_address(args: argparse.Namespace) -> tuple[str, int] | None:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def _import_http_side() -> None:
+    with contextlib.suppress(ImportError):  # said below, on the loop
+        import amqpmock.http
+        import amqpmock.testing.control
+        import amqpmock.view.live  # noqa: F401
+
+
 async def start_http(srv: AMQPServer, host: str, port: int) -> None:
     """Serve it beside the AMQP listener and print its URL on the next line; a note
     instead when aiohttp (the ``http`` extra) is not installed. The broker's clock must
     be an ``AdjustableClock`` (the control API moves it)."""
+    # The HTTP side's imports (aiohttp above all) take a few hundred milliseconds: done
+    # on the loop, a client connecting right after the AMQP URL was printed would wait
+    # that long for Connection.Start. In a worker thread the loop keeps answering.
+    await asyncio.get_running_loop().run_in_executor(None, _import_http_side)
     try:
         from amqpmock.http import ManagementHTTP
         from amqpmock.testing.control import ControlAPI, OnLoop
