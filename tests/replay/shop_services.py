@@ -207,10 +207,32 @@ def start(script: str, url: str, folder: Path, *args: str) -> subprocess.Popen[b
     return proc
 
 
+# What the shop's services declare. The session's RabbitMQ node is shared with other
+# tests (one declares a non-durable `orders`), and a durable queue keeps what an earlier
+# recording left: each recording starts from a clean state (README, "Recording from a
+# clean state").
+SHOP_QUEUES = ("orders", "inventory", "order-service.stock", "stock.reservations")
+SHOP_EXCHANGES = ("shop.events", "stock")
+
+
+def clean_slate(url: str) -> None:
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        for queue in SHOP_QUEUES:
+            connection.channel().queue_delete(queue)
+        for exchange in SHOP_EXCHANGES:
+            connection.channel().exchange_delete(exchange)
+    finally:
+        connection.close()
+
+
 def record(flow: Flow, url: str, folder: Path) -> Path:
     """Record the flow's test once against RabbitMQ at `url`, the remote parties in
     their own processes (killed afterwards); the cassette's path."""
     write_project(folder, flow)
+    clean_slate(url)
     remotes = [start(script, url, folder) for script in flow.remotes]
     remotes.append(
         start("stock_feed_service.py", url, folder, str(folder / "trigger"), str(STOCK_EVENTS))
