@@ -22,7 +22,11 @@ def manager_for(target: Target) -> Any:
         target.amqp_url,
         transport_options={"manager_hostname": parts.hostname, "manager_port": parts.port},
     )
-    return connection.get_manager()
+    manager = connection.get_manager()
+    # pyrabbit's 5 s socket timeout: a loaded RabbitMQ with many vhosts behind it took
+    # longer to grant a new vhost's permissions in a full run (both targets get 30 s)
+    manager.http.client.timeout = 30
+    return manager
 
 
 def wait_for_depth(manager: Any, vhost: str, queue: str, want: int) -> Any:
