@@ -128,25 +128,9 @@ def source(trigger: Path, old: str = "", new: str = "") -> str:
 
 
 def start_feed(url: str, folder: Path, trigger: Path):  # type: ignore[no-untyped-def]
-    import subprocess
-    import time
+    from .shop_services import start
 
-    from .test_record_replay import SERVICES
-
-    ready = folder / "feed.ready"
-    args = [str(trigger), str(COUNT)]
-    proc = subprocess.Popen(
-        [sys.executable, str(SERVICES / "order_feed_service.py"), url, str(ready), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("the order feed did not start")
-        time.sleep(0.05)
-    return proc
+    return start("order_feed_service.py", url, folder, str(trigger), str(COUNT))
 
 
 def replay(pytester: pytest.Pytester, cassette: Path, old: str = "", new: str = ""):  # type: ignore[no-untyped-def]
