@@ -53,5 +53,6 @@ def test_a_mismatch_is_in_the_call_report(
     assert call_report.index("amqpmock: the cassette replay went wrong (") < call_report.index(
         "and then the test failed"
     )
-    assert out.count("no recorded publish matches live publish") == 1
+    # (pytest's short summary repeats a failure's message in full when it runs in CI)
+    assert call_report.count("no recorded publish matches live publish") == 1
     assert "Traceback" not in call_report
