@@ -17,10 +17,10 @@ The parts, along AMQP's own seams: ``_connection`` (connection and channel state
 ``_exchanges`` (declare/delete/bind), ``_queues`` (declare/equivalence/delete/purge),
 ``_delivery`` (consume, deliver, settle, requeue, get), ``_publish`` (publish, confirms,
 transactions, direct reply-to), ``_lifetime`` (enqueue limits, TTL, expiry,
-dead-lettering), ``_api`` (the Python-level API for tests); ``_handlers`` is the one
-table from AMQP method to handler. A seam's broker operations are functions taking the
-broker first and are bound here as its methods, so ``b._enqueue(...)`` reads the same
-everywhere.
+dead-lettering), ``_restart`` (a node restart or crash and what survives it), ``_api``
+(the Python-level API for tests); ``_handlers`` is the one table from AMQP method to
+handler. A seam's broker operations are functions taking the broker first and are bound
+here as its methods, so ``b._enqueue(...)`` reads the same everywhere.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from amqpmock.fake import (
     _policies,
     _publish,
     _queues,
+    _restart,
     passwords,
 )
 from amqpmock.fake._connection import CoreConnection
@@ -516,3 +517,6 @@ class Broker:
     messages = _api.messages
     bindings = _api.bindings
     reset = _api.reset
+
+    # --- a node restart or crash, and what survives it (_restart) ---
+    restart = _restart.restart

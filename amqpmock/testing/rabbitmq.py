@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import Any
 
 SERVER_BINARY = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+CTL_BINARY = "/usr/lib/rabbitmq/bin/rabbitmqctl"
 INSTALL_HINT = "apt-get update && apt-get install -y rabbitmq-server"
 
 
@@ -191,7 +192,7 @@ class RabbitMQNode:
         env = dict(os.environ)
         env.update(
             HOME=str(work),
-            RABBITMQ_NODENAME=f"amqpmock{self.port}@localhost",
+            RABBITMQ_NODENAME=self.node_name,
             RABBITMQ_NODE_IP_ADDRESS=self.host,
             RABBITMQ_NODE_PORT=str(self.port),
             RABBITMQ_DIST_PORT=str(dist_port),
@@ -231,6 +232,63 @@ class RabbitMQNode:
                 return self
             time.sleep(0.1)
         self.stop()
+        raise RabbitMQUnavailable(f"rabbitmq-server did not answer within {self.startup_timeout}s")
+
+    @property
+    def node_name(self) -> str:
+        return f"amqpmock{self.port}@localhost"
+
+    def rabbitmqctl(self, *args: str, timeout: float = 60.0) -> str:
+        """Run ``rabbitmqctl -n NODE ARGS`` against this node; its output, or
+        RuntimeError with what it printed when it fails."""
+        env = dict(os.environ, HOME=str(self.workdir), ERL_EPMD_ADDRESS="127.0.0.1")
+        done = subprocess.run(
+            [CTL_BINARY, "-n", self.node_name, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if done.returncode:
+            raise RuntimeError(
+                f"rabbitmqctl {' '.join(args)} failed: {done.stderr or done.stdout}"
+            )
+        return done.stdout
+
+    def stop_app(self) -> None:
+        """``rabbitmqctl stop_app``: the RabbitMQ application stops (its clients get
+        Connection.Close, its listeners close), the Erlang node stays up."""
+        self.rabbitmqctl("stop_app")
+
+    def start_app(self) -> None:
+        """``rabbitmqctl start_app``, then wait until the AMQP port answers again."""
+        self.rabbitmqctl("start_app")
+        self._wait_for_port()
+
+    def restart_app(self) -> None:
+        """A restart as an operator makes one: ``stop_app`` then ``start_app``."""
+        self.stop_app()
+        self.start_app()
+
+    def kill(self) -> None:
+        """A crash: SIGKILL the node, nothing closed cleanly. Its data directory stays,
+        and ``start()`` again boots the same node (name, port, data) from it."""
+        self._stop_watchdog()
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(self.pid_file.read_text().strip()), signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+
+    def _wait_for_port(self) -> None:
+        deadline = time.perf_counter() + self.startup_timeout
+        while time.perf_counter() < deadline:
+            if _port_answers(self.host, self.port):
+                return
+            time.sleep(0.1)
         raise RabbitMQUnavailable(f"rabbitmq-server did not answer within {self.startup_timeout}s")
 
     def _start_watchdog(self, pgid: int) -> None:
