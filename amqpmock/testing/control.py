@@ -12,6 +12,10 @@ vhosts it has permissions on, and may not reset (a reset deletes users).
 
     POST   /amqpmock/reset
     POST   /amqpmock/clock/advance          {"seconds": 30}
+    POST   /amqpmock/restart                {"down_for": 1.5, "crash": false}
+           (both optional: back at once, with Connection.Close 320 to every client;
+           "down_for": null stays down until POST /amqpmock/come-up)
+    POST   /amqpmock/come-up                listen again now, after a restart
     POST   /amqpmock/publish                {"exchange": "", "routing_key": "q",
                                              "body": "text" | {...}, "properties": {...}}
     GET    /amqpmock/records/EVENT          ?exchange=&routing_key=&queue=
@@ -119,9 +123,20 @@ class OnLoop:
     def __init__(self, server: Any) -> None:
         self.url: str = server.url
         self.broker = server.broker
+        self._server = server
 
     def call(self, fn: Any) -> Any:
         return fn()
+
+    def restart(self, down_for: float | None = 0.0, *, crash: bool = False) -> None:
+        self._server.go_down(crash=crash, down_for=down_for)
+
+    def come_up(self) -> None:
+        self._server.come_up()
+
+    @property
+    def down(self) -> bool:
+        return bool(self._server.down)
 
 
 class ControlAPI:
@@ -138,6 +153,8 @@ class ControlAPI:
         add = self.router.add
         add("POST", "reset", self._reset)
         add("POST", "clock/advance", self._advance)
+        add("POST", "restart", self._restart)
+        add("POST", "come-up", self._come_up)
         add("POST", "publish", self._publish)
         add("GET", "records/*", self._records)
         add("GET", "queues/*/messages", self._messages)
@@ -184,6 +201,30 @@ class ControlAPI:
             raise bad_request("seconds: a number of seconds, 0 or more")
         self.fixture.advance(float(seconds))
         return Response(200, {"offset": self.fixture.clock.offset})
+
+    def _restart(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        if self.visible is not None:  # it closes every user's connections
+            raise ManagementError(401, "not_authorised", "Not administrator user")
+        body = req.json()
+        unknown = sorted(set(body) - {"down_for", "crash"})
+        if unknown:
+            raise bad_request(f"unknown field(s) {', '.join(unknown)}: expected down_for, crash")
+        down_for = body.get("down_for", 0)
+        if down_for is not None and (
+            isinstance(down_for, bool) or not isinstance(down_for, int | float) or down_for < 0
+        ):
+            raise bad_request("down_for: a number of seconds, 0 or more, or null")
+        crash = body.get("crash", False)
+        if not isinstance(crash, bool):
+            raise bad_request("crash: true or false")
+        self.fixture.restart(None if down_for is None else float(down_for), crash=crash)
+        return Response(200, {"down": self.fixture.down, "down_for": down_for, "crash": crash})
+
+    def _come_up(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        if self.visible is not None:
+            raise ManagementError(401, "not_authorised", "Not administrator user")
+        self.fixture.come_up()
+        return Response(200, {"down": self.fixture.down})
 
     def _publish(self, ctx: Context, req: Request, args: list[str]) -> Response:
         body = req.json()

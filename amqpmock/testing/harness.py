@@ -34,6 +34,23 @@ class ServerLike(Protocol):
     def call(self, fn: Callable[[], T]) -> T: ...
 
 
+class Restartable(Protocol):
+    """A server that can go down and come back (``ServerThread``, ``OnLoop``)."""
+
+    @property
+    def down(self) -> bool: ...
+
+    def restart(self, down_for: float | None = 0.0, *, crash: bool = False) -> None: ...
+
+    def come_up(self) -> None: ...
+
+
+def _restartable(server: ServerLike) -> Restartable:
+    if not all(hasattr(server, name) for name in ("restart", "come_up", "down")):
+        raise TypeError(f"{type(server).__name__} has no listener to restart")
+    return server  # type: ignore[return-value]
+
+
 class BrokerFixture:
     """What ``amqp_broker`` gives a test. ``url`` is the AMQP URL for any client."""
 
@@ -81,6 +98,35 @@ class BrokerFixture:
 
     def close(self) -> None:
         self.server.call(self.recorder.close)
+
+    # --- restarts and crashes ------------------------------------------------------
+
+    def restart(self, down_for: float | None = 0.0, *, crash: bool = False) -> None:
+        """Restart the broker as a RabbitMQ node restarts: every client connection gets
+        Connection.Close 320 ``CONNECTION_FORCED - broker forced connection closure with
+        reason 'shutdown'`` (``crash=True``: its socket is reset, no Close), new
+        connections are refused for ``down_for`` seconds of wall time (0: back at once;
+        None: until ``come_up()``), and only what RabbitMQ keeps is left: durable
+        exchanges, queues and their bindings, persistent messages in durable queues
+        (unacknowledged ones back, redelivered), everything in quorum queues and streams;
+        users, vhosts, permissions and policies. RPC stubs keep answering.
+
+        Returns once the clients have been told (or dropped) and the state is the one
+        the node comes back with."""
+        _restartable(self.server).restart(down_for, crash=crash)
+
+    def crash(self, down_for: float | None = 0.0) -> None:
+        """``restart(down_for, crash=True)``: connections dropped without a Close."""
+        self.restart(down_for, crash=True)
+
+    def come_up(self) -> None:
+        """Listen again now, after ``restart(down_for=...)`` (a no-op while up)."""
+        _restartable(self.server).come_up()
+
+    @property
+    def down(self) -> bool:
+        """True while a restart keeps new connections out."""
+        return bool(_restartable(self.server).down)
 
     def advance(self, seconds: float) -> None:
         """Let ``seconds`` pass for TTLs, expiry and delayed replies, without sleeping."""

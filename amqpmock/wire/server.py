@@ -37,6 +37,7 @@ from urllib.parse import quote
 
 from amqpmock.fake import Broker
 from amqpmock.fake.clock import VirtualClock
+from amqpmock.wire import _outage
 from amqpmock.wire.loopthread import LoopThread
 from amqpmock.wire.protocol import AMQPConnection, ConnectionSettings, Switchboard
 
@@ -128,6 +129,11 @@ class AMQPServer:
         self._wire_deadline_at = float("-inf")
         # services on this loop that stop with the server (the management HTTP API)
         self.on_stop: list[Callable[[], Awaitable[None]]] = []
+        # a restart or crash (amqpmock.wire._outage): not listening while down
+        self.down = False
+        self._come_up_timer: asyncio.TimerHandle | None = None
+        self._serving: asyncio.Task[None] | None = None
+        self._stopped: asyncio.Event | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -168,6 +174,7 @@ class AMQPServer:
         loop = self._loop
         self._server = await loop.create_server(lambda: _Link(self), self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
+        self._stopped = asyncio.Event()
         if self.tls is not None:
             await self.start_tls(self.tls, self.tls_port)
         on_advance = getattr(self.broker.clock, "on_advance", None)
@@ -181,6 +188,11 @@ class AMQPServer:
         """Stop listening, close every connection (320 CONNECTION_FORCED), wait a moment."""
         if self._server is None:
             return
+        _outage.cancel_come_up(self)
+        if self._serving is not None and not self._serving.done():
+            await self._serving  # coming back up: let it finish, then close it all
+        if self._stopped is not None:
+            self._stopped.set()
         for stop_service in reversed(self.on_stop):
             await stop_service()
         self.on_stop.clear()
@@ -220,8 +232,22 @@ class AMQPServer:
         await self.stop()
 
     async def serve_forever(self) -> None:
-        assert self._server is not None, "start() the server first"
-        await self._server.serve_forever()
+        """Serve until ``stop()`` (or cancelled), through restarts."""
+        assert self._stopped is not None, "start() the server first"
+        await self._stopped.wait()
+
+    # -- restart and crash (amqpmock.wire._outage) --------------------------------------
+
+    def go_down(self, *, crash: bool = False, down_for: float | None = 0.0) -> None:
+        """A node restart (every connection gets 320 CONNECTION_FORCED 'shutdown') or
+        ``crash`` (sockets reset), durable state only left; new connections are refused
+        for ``down_for`` seconds (0: listening again at once; None: until
+        ``come_up()``). Call on the server's loop."""
+        _outage.go_down(self, crash=crash, down_for=down_for)
+
+    def come_up(self) -> None:
+        """Listen again now after ``go_down`` (a no-op while up). On the server's loop."""
+        _outage.come_up(self)
 
     async def _links_gone(self, timeout: float) -> None:
         waiting = [link.gone for link in self._links.values() if not link.gone.done()]
@@ -501,6 +527,22 @@ class ServerThread:
 
     def stop(self) -> None:
         self._runner.stop()
+
+    def restart(self, down_for: float | None = 0.0, *, crash: bool = False) -> None:
+        """Restart (or ``crash``) the node this server plays: see
+        ``AMQPServer.go_down``. Returns once the connections are closed (or dropped) and
+        the durable state is all that is left; with ``down_for=0`` the listeners are
+        back too, else they come back by themselves ``down_for`` seconds later (None:
+        at ``come_up()``)."""
+        self._runner.call(lambda: self.server.go_down(crash=crash, down_for=down_for))
+
+    def come_up(self) -> None:
+        """Listen again now, after ``restart`` (a no-op while up)."""
+        self._runner.call(self.server.come_up)
+
+    @property
+    def down(self) -> bool:
+        return self.server.down
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run ``fn()`` on the server's thread and return (or raise) what it does.
