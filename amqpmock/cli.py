@@ -149,6 +149,17 @@ _DELEGATED = (
         "add_diagram_arguments",
         "run_diagram",
     ),
+    (
+        "asyncapi",
+        "write the AsyncAPI 3.0 document of cassettes' traffic",
+        "Make an AsyncAPI 3.0 document from one or more cassettes: the server, channels "
+        "for exchanges (with their routing keys) and queues with their AMQP bindings, "
+        "send/receive operations with request-reply pairs, and messages with payload "
+        "schemas inferred from the recorded bodies. Several cassettes merge into one.",
+        "amqpmock.contracts._cli",
+        "add_asyncapi_arguments",
+        "run_asyncapi",
+    ),
 )
 
 

@@ -1,0 +1,28 @@
+"""Message contracts: AsyncAPI 3.0 documents made from AMQP traffic.
+
+May import ``cassette`` (its loader, and its atomic writer), ``fake`` (to listen to a
+broker) and ``errors``; nothing imports this package but the CLI and the pytest plugin.
+
+``load_traffic(paths)`` reads cassettes, ``BrokerTraffic`` listens to a fake broker;
+either gives a ``Traffic`` that ``build_document`` turns into an AsyncAPI document
+(plain data), and ``write_document`` writes it as YAML or JSON.
+"""
+
+from amqpmock.contracts._document import ASYNCAPI_VERSION, build_document
+from amqpmock.contracts._errors import ContractError
+from amqpmock.contracts._from_cassette import load_traffic, traffic_from_cassette
+from amqpmock.contracts._traffic import Seen, Server, Traffic
+from amqpmock.contracts._write import document_text, write_document
+
+__all__ = [
+    "ASYNCAPI_VERSION",
+    "ContractError",
+    "Seen",
+    "Server",
+    "Traffic",
+    "build_document",
+    "document_text",
+    "load_traffic",
+    "traffic_from_cassette",
+    "write_document",
+]

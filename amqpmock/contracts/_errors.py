@@ -1,0 +1,16 @@
+"""The contracts package's one exception: a document cannot be made or written.
+
+AMQPMockError
+└── ContractError     a cassette could not be read, a file not written; the text
+                      names the file and the problem (the CLI prints it as is)
+"""
+
+from __future__ import annotations
+
+from amqpmock.errors import AMQPMockError
+
+__all__ = ["ContractError"]
+
+
+class ContractError(AMQPMockError):
+    """An AsyncAPI document could not be made from its sources, or not written."""
