@@ -47,8 +47,9 @@ __all__ = [
     "default_amqp_cassette_name",
 ]
 
-# --amqpmock-diagrams: a sequence diagram of each failing test's broker traffic
-pytest_plugins = ["pytest_amqpmock.diagrams"]
+# --amqpmock-diagrams: a sequence diagram of each failing test's broker traffic;
+# --amqp-asyncapi: the AsyncAPI document of the session's traffic
+pytest_plugins = ["pytest_amqpmock.diagrams", "pytest_amqpmock.contracts"]
 
 DEFAULT_HOST = "127.0.0.1"
 

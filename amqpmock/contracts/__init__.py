@@ -11,11 +11,13 @@ either gives a ``Traffic`` that ``build_document`` turns into an AsyncAPI docume
 from amqpmock.contracts._document import ASYNCAPI_VERSION, build_document
 from amqpmock.contracts._errors import ContractError
 from amqpmock.contracts._from_cassette import load_traffic, traffic_from_cassette
+from amqpmock.contracts._from_fake import BrokerTraffic
 from amqpmock.contracts._traffic import Seen, Server, Traffic
 from amqpmock.contracts._write import document_text, write_document
 
 __all__ = [
     "ASYNCAPI_VERSION",
+    "BrokerTraffic",
     "ContractError",
     "Seen",
     "Server",
