@@ -77,3 +77,14 @@ def test_no_cassette_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit) as exit_:
         main(["asyncapi"])
     assert exit_.value.code == 2
+
+
+def test_the_readme_shows_what_the_command_writes(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("\n## Contracts\n", 1)[1].split("\n## ", 1)[0]
+    assert "`amqpmock asyncapi cassettes/proxy/oslo_messaging_rpc.yaml -o oslo.yaml`" in section
+    shown = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert main(["asyncapi", str(OSLO)]) == 0
+    written = capsys.readouterr().out
+    for excerpt in shown.split("...\n"):
+        assert excerpt.strip() and excerpt in written, excerpt
