@@ -12,6 +12,12 @@ Rules this module keeps:
   writes its own document, ``NAME.<worker>.SUFFIX``.
 - A document that cannot be written fails the session with the reason; it never hides
   the tests' own outcome (a session that failed stays failed).
+
+Checking: the ini setting ``amqp_asyncapi`` (relative to the rootdir) or the marker
+``@pytest.mark.amqp_contract("FILE")`` (relative to the test's file; the marker wins)
+names a document; every publish a test's clients made (``amqp_broker.published``: the
+fake, replay, or while recording) is checked against it once the test body has passed,
+and violations fail the test, each with its rule, channel and JSON pointer.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["asyncapi_path", "pytest_addoption"]
+__all__ = ["asyncapi_path", "contract_path", "pytest_addoption"]
 
 _COLLECTOR = pytest.StashKey[Any]()
 _WRITTEN = pytest.StashKey[str]()
@@ -37,6 +43,64 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the AsyncAPI 3.0 document of what the session's tests published and "
         "consumed on the fake broker to FILE (JSON if it ends in .json, else YAML)",
     )
+    parser.addini(
+        "amqp_asyncapi",
+        "an AsyncAPI document (2.6 or 3.0, relative to the rootdir) every test's publishes "
+        "are checked against (the amqp_contract marker names another)",
+        default="",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "amqp_contract(path): check this test's publishes against the AsyncAPI document "
+        "at path (relative to the test's file)",
+    )
+
+
+def contract_path(item: pytest.Item) -> Path | None:
+    """The document the item's publishes are checked against, or None."""
+    marker = item.get_closest_marker("amqp_contract")
+    if marker is not None:
+        if not marker.args:
+            raise pytest.UsageError("amqp_contract needs the document's path")
+        return Path(item.path).parent / str(marker.args[0])
+    ini = str(item.config.getini("amqp_asyncapi") or "").strip()
+    return Path(item.config.rootpath, ini) if ini else None
+
+
+_CONTRACTS = pytest.StashKey[dict[Path, Any]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    result = yield  # a test that failed on its own keeps its own failure
+    path = contract_path(item)
+    broker = getattr(item, "funcargs", {}).get("amqp_broker")
+    if path is None or broker is None:
+        return result
+    from amqpmock.contracts import Contract, ContractError
+
+    cache = item.config.stash.setdefault(_CONTRACTS, {})
+    try:
+        if path not in cache:
+            cache[path] = Contract.load(path)
+    except ContractError as exc:
+        raise pytest.UsageError(f"amqp_contract: {exc}") from None
+    contract = cache[path]
+    lines = []
+    for n, record in enumerate(broker.published, 1):
+        for violation in contract.check(
+            record.exchange, record.routing_key, record.headers, record.body
+        ):
+            lines.append(f"  publish #{n} {violation}")
+    if lines:
+        __tracebackhide__ = True
+        raise AssertionError(
+            f"publishes that break the contract {path.name}:\n" + "\n".join(lines)
+        )
+    return result
 
 
 def asyncapi_path(config: pytest.Config) -> Path | None:

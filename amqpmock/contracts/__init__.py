@@ -8,6 +8,7 @@ either gives a ``Traffic`` that ``build_document`` turns into an AsyncAPI docume
 (plain data), and ``write_document`` writes it as YAML or JSON.
 """
 
+from amqpmock.contracts._check import Contract, Violation
 from amqpmock.contracts._document import ASYNCAPI_VERSION, build_document
 from amqpmock.contracts._errors import ContractError
 from amqpmock.contracts._from_cassette import load_traffic, traffic_from_cassette
@@ -18,10 +19,12 @@ from amqpmock.contracts._write import document_text, write_document
 __all__ = [
     "ASYNCAPI_VERSION",
     "BrokerTraffic",
+    "Contract",
     "ContractError",
     "Seen",
     "Server",
     "Traffic",
+    "Violation",
     "build_document",
     "document_text",
     "load_traffic",
