@@ -113,3 +113,50 @@ def test_a_missing_document_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "correct")
     assert result.ret != 0
     assert "nowhere.yaml: cannot read" in result.stdout.str() + result.stderr.str()
+
+
+def test_an_asyncapi_2_6_document() -> None:
+    import json
+
+    import yaml
+
+    from amqpmock.contracts import Contract
+
+    document = yaml.safe_load(
+        """
+asyncapi: 2.6.0
+info: {title: Shop, version: 1.0.0}
+channels:
+  orders:
+    bindings: {amqp: {is: queue, queue: {name: orders}}}
+    publish:
+      message:
+        oneOf:
+          - payload: {type: object, required: [order_id], properties: {order_id: {type: integer}}}
+"""
+    )
+    contract = Contract(document, "shop-2.6.yaml")
+    assert contract.check("", "orders", {}, json.dumps({"order_id": 1}).encode()) == []
+    (wrong,) = contract.check("", "orders", {}, json.dumps({"order_id": "x"}).encode())
+    assert (wrong.rule, wrong.channel, wrong.pointer) == ("payload", "orders", "/order_id")
+    (unknown,) = contract.check("", "invoices", {}, b"{}")
+    assert unknown.rule == "unknown-channel"
+
+
+def test_a_generated_document_accepts_the_traffic_it_was_made_from() -> None:
+    from amqpmock.contracts import Contract, build_document, load_traffic
+
+    from .conftest import COMMITTED
+
+    traffic = load_traffic(COMMITTED)
+    contract = Contract(build_document(traffic))
+    sends = [m for m in traffic.messages if m.action == "send"]
+    assert sends
+    for seen in sends:
+        assert contract.check(seen.exchange, seen.routing_key, seen.headers, seen.body) == [], seen
+    # and refuses a changed one: the oslo call without its arguments
+    call = next(s for s in sends if s.routing_key == "dhcp_agent.node-1")
+    body = call.body.replace(b'\\"args\\": {\\"host\\": \\"node-1\\"}, ', b"")
+    assert body != call.body
+    (violation,) = contract.check(call.exchange, call.routing_key, call.headers, body)
+    assert violation.rule == "payload" and violation.pointer == "/args"
