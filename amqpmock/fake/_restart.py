@@ -11,6 +11,10 @@ Observed on a real node stopped and started with ``rabbitmqctl stop_app`` /
   to and from them (without deleting an auto-delete exchange that loses its last
   binding that way: it survives, unbound). Durable exchanges, queues and the bindings
   between them stay.
+- A crash (observed by SIGKILL of the node and a boot from its data) is the same,
+  except that nobody is told and nothing is cancelled: an auto-delete queue with
+  consumers survives it. (Acks not yet written to disk may be lost in a real crash, so
+  acknowledged messages can come back there; here every ack counts.)
 - A durable classic queue keeps its persistent messages (``delivery_mode`` 2) in their
   order, with the redelivered flag they had; transient ones are gone. A quorum queue
   keeps every message (they are always persistent), a stream its whole log.
@@ -28,6 +32,7 @@ from amqpmock.fake.model import Exchange, Queue
 
 if TYPE_CHECKING:
     from amqpmock.fake._broker import Broker
+    from amqpmock.fake._connection import CoreConnection
 
 SHUTDOWN_TEXT = "broker forced connection closure with reason 'shutdown'"
 
@@ -39,7 +44,9 @@ def restart(b: Broker, *, crash: bool = False) -> None:
     An adapter with sockets closes its connections itself first (and keeps new ones out
     while it is down); any connection still open here is closed as above."""
     for conn in list(b.connections.values()):
-        if not crash:
+        if crash:
+            _drop_consumers(conn)
+        else:
             conn.connection_error(ConnectionError_(CONNECTION_FORCED, SHUTDOWN_TEXT))
         conn.close()
     system = b._system
@@ -65,6 +72,16 @@ def restart(b: Broker, *, crash: bool = False) -> None:
     b._reply_channels.clear()
     b._perm_cache.clear()
     b._emit("restarted", crash=crash)
+
+
+def _drop_consumers(conn: CoreConnection) -> None:
+    """A crash cancels nobody: the consumers just vanish, so an auto-delete queue is
+    not deleted for losing them (RabbitMQ 3.10.8 boots with it, messages and all)."""
+    for ch in conn.channels.values():
+        for consumer in ch.consumers.values():
+            if consumer in consumer.queue.consumers:
+                consumer.queue.remove_consumer(consumer)
+        ch.consumers.clear()
 
 
 def _unbind_quietly(vhost: VHost, destination: Queue | Exchange) -> None:

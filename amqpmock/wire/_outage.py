@@ -45,15 +45,17 @@ def go_down(server: AMQPServer, *, crash: bool = False, down_for: float | None =
         if server._tls_server is not None:
             server._tls_server.close()
     if crash:
+        # the core first: it drops the connections as a crash does (no consumer is
+        # cancelled, so no auto-delete queue goes); then the sockets are reset
+        server.broker.restart(crash=True)
         for link in list(server._links.values()):
             link.transport.abort()
-            # abort() reports the loss on the next loop round; the broker must see it
+            # abort() reports the loss on the next loop round; the wire must forget it
             # now (connection_lost is idempotent: the second call finds nothing to do)
             link.connection_lost(None)
     else:
         server.switchboard.close_all(time.monotonic())
-        server._flush()
-    server.broker.restart(crash=crash)
+        server.broker.restart()
     server._flush()
     log.info("amqpmock %s; down for %s", "crashed" if crash else "restarted", down_for)
     if down_for == 0:

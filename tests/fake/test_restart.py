@@ -160,3 +160,16 @@ def test_the_broker_works_as_before_after_a_restart(broker: Broker) -> None:
     ch.consume("dq", no_ack=True)
     ch.publish("dx", "a.b", "after")
     assert [d.body for d in ch.take_deliveries()] == [b"after"]
+
+
+def test_a_crash_cancels_nobody_so_auto_delete_queues_stay(broker: Broker) -> None:
+    ch = LocalClient(broker).channel()
+    ch.queue_declare("used", durable=True, auto_delete=True)
+    ch.publish("", "used", "m", delivery_mode=2)
+    ch.qos(1)
+    ch.consume("used")
+    assert len(ch.take_deliveries()) == 1
+    broker.restart(crash=True)
+    assert broker.queue("used").consumers == []
+    after = LocalClient(broker).channel()
+    assert _bodies(after, "used") == [("m", True, None)]
