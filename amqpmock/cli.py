@@ -40,6 +40,7 @@ def _loopback_users(value: str) -> frozenset[str]:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from amqpmock.fake import Broker
     from amqpmock.hookspecs import get_plugin_manager
+    from amqpmock.wire.collector import IdleCollector
     from amqpmock.wire.protocol import ConnectionSettings
     from amqpmock.wire.server import AMQPServer
 
@@ -92,7 +93,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                 print(srv.tls_url, flush=True)
             if http is not None:
                 await start_http(srv, *http)
-            await srv.serve_forever()
+            # this process is the server's own: full collections freeze, and thaw when
+            # it is quiet (see IdleCollector)
+            collector = IdleCollector(lambda: srv.octets_in).start()
+            try:
+                await srv.serve_forever()
+            finally:
+                collector.stop()
 
     run_until_stopped(serve(), args.loop)
     return 0

@@ -61,6 +61,11 @@ _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 # connections, the writer's backpressure): a consumer draining a deep queue gets them in
 # batches instead of one turn that stalls everyone.
 DISPATCH_BUDGET = 256
+# Octets of one connection's input handled per loop round. A publisher that keeps its
+# socket full would otherwise hand over everything the loop can read at once (uvloop
+# reads up to 32 buffers of 256 kB per wake-up: seconds of work) while new clients wait
+# for their Connection.Start; the rest waits, read but unhandled, for the next round.
+READ_SLICE = 64 * 1024
 
 
 class MonotonicClock:
@@ -127,6 +132,7 @@ class AMQPServer:
         self._dispatch_scheduled = False
         self._wire_deadline: float | None = None
         self._wire_deadline_at = float("-inf")
+        self.octets_in = 0  # received from every client so far
         # services on this loop that stop with the server (the management HTTP API)
         self.on_stop: list[Callable[[], Awaitable[None]]] = []
         # a restart or crash (amqpmock.wire._outage): not listening while down
@@ -358,6 +364,10 @@ class _Link(asyncio.Protocol):
         self.peer = "?"
         self._quickack: Any = None  # the socket, where TCP_QUICKACK can be set
         self.gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # input read but not yet handled (see READ_SLICE), from this offset on
+        self._backlog = b""
+        self._backlog_at = 0
+        self._write_paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # a stream transport (uvloop's are not asyncio.Transport subclasses)
@@ -393,10 +403,40 @@ class _Link(asyncio.Protocol):
                 self._quickack = None
 
     def data_received(self, data: bytes) -> None:
+        if self.conn is None:
+            return
+        self._ack_now()
+        self.server.octets_in += len(data)
+        if len(data) <= READ_SLICE and not self._backlog:
+            self._handle(data)
+            return
+        self._backlog = self._backlog[self._backlog_at :] + data
+        self._backlog_at = 0
+        self.transport.pause_reading()  # until the backlog is handled
+        self._handle_slice()
+
+    def _handle_slice(self) -> None:
+        """Handle the next READ_SLICE of the backlog; the rest in a later loop round."""
+        if not self._backlog or self.conn is None or self._write_paused:
+            return  # nothing left, gone, or resume_writing() goes on
+        if self.transport.is_closing():
+            self._backlog, self._backlog_at = b"", 0
+            return
+        at = self._backlog_at
+        piece = self._backlog[at : at + READ_SLICE]
+        self._backlog_at = at + len(piece)
+        if self._backlog_at < len(self._backlog):
+            asyncio.get_running_loop().call_soon(self._handle_slice)
+        else:
+            self._backlog, self._backlog_at = b"", 0
+            if not self.transport.is_closing():
+                self.transport.resume_reading()
+        self._handle(piece)
+
+    def _handle(self, data: bytes) -> None:
         conn = self.conn
         if conn is None:
             return
-        self._ack_now()
         server = self.server
         # the flush below writes whatever this causes: no need to queue another one
         server._flush_scheduled = True
@@ -409,6 +449,10 @@ class _Link(asyncio.Protocol):
             server._flush()
 
     def eof_received(self) -> bool:
+        if self._backlog:  # what came before the end is handled first
+            data, self._backlog = self._backlog[self._backlog_at :], b""
+            self._backlog_at = 0
+            self._handle(data)
         if self.conn is not None:
             with contextlib.suppress(Exception):
                 self.conn.receive_data(b"", time.monotonic())
@@ -432,14 +476,19 @@ class _Link(asyncio.Protocol):
     # consumers get nothing more (their messages stay ready in the queues) until it
     # has caught up
     def pause_writing(self) -> None:
+        self._write_paused = True
         self.transport.pause_reading()
         if self.conn is not None:
             self.conn.set_writable(False)
 
     def resume_writing(self) -> None:
+        self._write_paused = False
         if self.transport.is_closing():
             return
-        self.transport.resume_reading()
+        if self._backlog:
+            asyncio.get_running_loop().call_soon(self._handle_slice)  # then reads again
+        else:
+            self.transport.resume_reading()
         if self.conn is not None:
             self.conn.set_writable(True)  # what it delivers wakes the writer as any output
 
