@@ -11,6 +11,8 @@ For each broker, fresh:
   reads the socket as fast as it can, unparsed. The first delivery's frames give one
   delivery's size; drain time is from sending Basic.Consume until exactly ConsumeOk +
   depth x that many octets have arrived: the last message is in the consumer;
+- probes while filling: a fresh connection every 20 ms until the fill ends, each timed
+  from connect + protocol header until the first octets of Connection.Start;
 - probes: 50 ms into the drain, this process opens ``--probes`` TCP connections one
   after another, each timed from connect + protocol header until the first octets of
   Connection.Start; then a passive declare counts what is still ready, and the probes
@@ -35,6 +37,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -184,12 +187,38 @@ def fill(url: str, depth: int, stall_after: float) -> float:
     return time.perf_counter() - began
 
 
+def fill_probed(
+    url: str, host: str, port: int, depth: int, stall_after: float
+) -> tuple[float, list[float]]:
+    """``fill`` in a thread while this one opens a fresh connection every 20 ms and
+    times its Connection.Start; the fill's seconds and the probes' waits."""
+    result: list[float] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(fill(url, depth, stall_after))
+        except BaseException as exc:  # raised below, in this thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="fill", daemon=True)
+    thread.start()
+    waits: list[float] = []
+    while thread.is_alive():
+        waits.append(time_to_connection_start(host, port))
+        time.sleep(0.02)
+    thread.join()
+    if failed:
+        raise failed[0]
+    return result[0], waits
+
+
 def measure(name: str, depth: int, probes: int, stall_after: float) -> dict[str, Any]:
     with broker(name) as url:
         parts = urlsplit(url)
         assert parts.hostname is not None and parts.port is not None
         server = product(url)
-        fill_s = fill(url, depth, stall_after)
+        fill_s, fill_waits = fill_probed(url, parts.hostname, parts.port, depth, stall_after)
         consumer = spawn("-c", CONSUMER, url, str(depth))
         try:
             assert consumer.stdout is not None
@@ -225,9 +254,14 @@ def measure(name: str, depth: int, probes: int, stall_after: float) -> dict[str,
         "probe_p95_ms": sorted(waits)[math.ceil(0.95 * len(waits)) - 1] * 1000,
         "probe_max_ms": max(waits) * 1000,
         "probes_during_drain": sum(t < got["done"] for t in ended),
+        "fill_probes": len(fill_waits),
+        "fill_probe_p50_ms": statistics.median(fill_waits) * 1000,
+        "fill_probe_max_ms": max(fill_waits) * 1000,
+        "probes_over_50ms": sum(w > 0.05 for w in fill_waits + waits),
         "ready_after_probes": left,
         "octets_per_delivery": got["per_message"],
         "probes_ms": [w * 1000 for w in waits],
+        "fill_probes_ms": [w * 1000 for w in fill_waits],
     }
 
 
@@ -241,6 +275,10 @@ ROWS: list[tuple[str, str, str, bool]] = [
     ("probe_p95_ms", "probe to Connection.Start p95 (ms)", "{:.2f}", True),
     ("probe_max_ms", "probe to Connection.Start max (ms)", "{:.2f}", True),
     ("probes_during_drain", "probes ended before the drain did", "{:.0f}", False),
+    ("fill_probes", "probes while filling (every 20 ms)", "{:.0f}", False),
+    ("fill_probe_p50_ms", "  to Connection.Start p50 (ms)", "{:.2f}", True),
+    ("fill_probe_max_ms", "  to Connection.Start max (ms)", "{:.2f}", True),
+    ("probes_over_50ms", "probes over 50 ms, fill and drain", "{:.0f}", False),
     ("ready_after_probes", "messages still ready after probes", "{:.0f}", False),
     ("octets_per_delivery", "octets per delivery on the wire", "{:.0f}", False),
 ]
