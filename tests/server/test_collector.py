@@ -46,7 +46,6 @@ async def test_full_collections_freeze_and_a_quiet_server_collects_all(thawed: N
         gc.collect()  # as an automatic full collection: it frees the cycle, then freezes
         assert gone() is None
         assert gc.get_freeze_count() >= frozen + len(keep)
-        assert gc.get_count() == (0, 0, 0)
 
         # a cycle frozen while alive, then dropped: full collections no longer see it
         survivor = dead_cycle()

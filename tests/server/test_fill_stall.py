@@ -95,6 +95,7 @@ async def test_a_connection_s_input_is_handled_a_slice_at_a_time_and_all_of_it(
                 c.open_channel()
                 c.send(1, Queue.Declare(queue="deep"))
                 c.expect(Queue.DeclareOk, 1)
+                c.sock.settimeout(30)  # expect() leaves a short one
                 c.send_bytes(one * count)
                 c.send(1, Channel.Close(0, "", 0, 0))
                 c.expect(Channel.CloseOk, 1, wait=30)
