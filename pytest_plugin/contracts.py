@@ -80,7 +80,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     broker = getattr(item, "funcargs", {}).get("amqp_broker")
     if path is None or broker is None:
         return result
-    from amqpmock.contracts import Contract, ContractError
+    from amqpmock.contracts import Contract, ContractError, conformance_failure
 
     cache = item.config.stash.setdefault(_CONTRACTS, {})
     try:
@@ -88,18 +88,10 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
             cache[path] = Contract.load(path)
     except ContractError as exc:
         raise pytest.UsageError(f"amqp_contract: {exc}") from None
-    contract = cache[path]
-    lines = []
-    for n, record in enumerate(broker.published, 1):
-        for violation in contract.check(
-            record.exchange, record.routing_key, record.headers, record.body
-        ):
-            lines.append(f"  publish #{n} {violation}")
-    if lines:
+    failure = conformance_failure(cache[path], broker.published)
+    if failure:
         __tracebackhide__ = True
-        raise AssertionError(
-            f"publishes that break the contract {path.name}:\n" + "\n".join(lines)
-        )
+        raise AssertionError(failure)
     return result
 
 
@@ -121,6 +113,8 @@ def pytest_fixture_setup(
 ) -> Generator[None, Any, Any]:
     server = yield
     config = request.config
+    if fixturedef.argname == "amqp_broker":
+        server.contract_path = contract_path(request.node)  # for assert_conforms()
     if (
         fixturedef.argname == "amqpmock_server"
         and asyncapi_path(config) is not None

@@ -11,6 +11,7 @@ Rules this module keeps:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -66,6 +67,26 @@ class BrokerFixture:
         self.recorder: TrafficRecorder = server.call(lambda: TrafficRecorder(server.broker))
         self.stubs: list[RPCStub] = []
         self.url_override: str | None = None  # set while a cassette records
+        self.contract_path: str | os.PathLike[str] | None = None  # the marker's or ini's
+
+    def assert_conforms(self, document: str | os.PathLike[str] | None = None) -> None:
+        """Check every publish so far against the AsyncAPI document (default: the
+        ``amqp_contract`` marker's or the ``amqp_asyncapi`` ini's); an AssertionError
+        names rule, channel and JSON pointer of each violation."""
+        from amqpmock.contracts import ContractError, conformance_failure
+
+        __tracebackhide__ = True
+        target = document if document is not None else self.contract_path
+        if target is None:
+            raise AssertionError(
+                "assert_conforms: no document (marker amqp_contract, ini amqp_asyncapi)"
+            )
+        try:
+            failure = conformance_failure(target, self.published)
+        except ContractError as exc:
+            raise AssertionError(f"assert_conforms: {exc}") from None
+        if failure:
+            raise AssertionError(failure)
 
     # --- basics ---------------------------------------------------------------------
 
