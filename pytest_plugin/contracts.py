@@ -73,22 +73,38 @@ def contract_path(item: pytest.Item) -> Path | None:
 _CONTRACTS = pytest.StashKey[dict[Path, Any]]()
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    result = yield  # a test that failed on its own keeps its own failure
-    path = contract_path(item)
-    broker = getattr(item, "funcargs", {}).get("amqp_broker")
-    if path is None or broker is None:
-        return result
-    from amqpmock.contracts import Contract, ContractError, conformance_failure
+_COVERAGE = pytest.StashKey[dict[Path, Any]]()
 
-    cache = item.config.stash.setdefault(_CONTRACTS, {})
+
+def _contract(config: pytest.Config, path: Path) -> Any:
+    """The loaded document at path (once a session); a bad one is a usage error."""
+    from amqpmock.contracts import Contract, ContractError, Coverage
+
+    cache = config.stash.setdefault(_CONTRACTS, {})
     try:
         if path not in cache:
             cache[path] = Contract.load(path)
+            config.stash.setdefault(_COVERAGE, {})[path] = Coverage(cache[path])
     except ContractError as exc:
         raise pytest.UsageError(f"amqp_contract: {exc}") from None
-    failure = conformance_failure(cache[path], broker.published)
+    return cache[path]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    path = contract_path(item)
+    broker = getattr(item, "funcargs", {}).get("amqp_broker")
+    if path is None or broker is None:
+        return (yield)
+    try:
+        result = yield  # a test that failed on its own keeps its own failure
+    finally:
+        contract = _contract(item.config, path)
+        published = broker.published
+        item.config.stash[_COVERAGE][path].record(published)
+    from amqpmock.contracts import conformance_failure
+
+    failure = conformance_failure(contract, published)
     if failure:
         __tracebackhide__ = True
         raise AssertionError(failure)
@@ -159,3 +175,16 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     line = config.stash.get(_WRITTEN, None)
     if line:
         terminalreporter.write_line(line)
+    ini = str(config.getini("amqp_asyncapi") or "").strip()
+    if ini and config.stash.get(_COVERAGE, None) is None:
+        try:  # a configured document no test used: every channel is unexercised
+            _contract(config, Path(config.rootpath, ini))
+        except pytest.UsageError as exc:
+            terminalreporter.write_line(f"amqpmock contract: {exc}")
+    for path, coverage in config.stash.get(_COVERAGE, {}).items():
+        lines = coverage.never_exercised()
+        if lines:
+            terminalreporter.section("amqpmock contract: channels never exercised")
+            terminalreporter.write_line(f"{path.name}:")
+            for each in lines:
+                terminalreporter.write_line(f"  {each}")

@@ -10,6 +10,7 @@ either gives a ``Traffic`` that ``build_document`` turns into an AsyncAPI docume
 
 from amqpmock.contracts._check import Contract, Violation
 from amqpmock.contracts._conform import conformance_failure, violation_lines
+from amqpmock.contracts._coverage import Coverage
 from amqpmock.contracts._document import ASYNCAPI_VERSION, build_document
 from amqpmock.contracts._errors import ContractError
 from amqpmock.contracts._from_cassette import load_traffic, traffic_from_cassette
@@ -22,6 +23,7 @@ __all__ = [
     "BrokerTraffic",
     "Contract",
     "ContractError",
+    "Coverage",
     "Seen",
     "Server",
     "Traffic",

@@ -55,6 +55,7 @@ class _Channel:
     exchange: str
     pattern: re.Pattern[str]
     messages: tuple[_Message, ...]
+    address: str | None = None
 
 
 class Contract:
@@ -82,6 +83,7 @@ class Contract:
                     exchange,
                     _address_pattern(address if isinstance(address, str) else None),
                     tuple(self._messages(channel, version)),
+                    address if isinstance(address, str) else None,
                 )
             )
 
@@ -150,6 +152,14 @@ class Contract:
         if "schema" in schema and "schemaFormat" in schema:  # a 3.0 multi-format schema
             schema = self._resolve(schema["schema"])
         return _inline(schema, self._resolve) if isinstance(schema, dict) else None
+
+    def matching(self, exchange: str, routing_key: str) -> list[str]:
+        """The ids of the channels a publish to exchange with routing_key is on."""
+        return [
+            c.id
+            for c in self.channels
+            if c.exchange == exchange and c.pattern.fullmatch(routing_key)
+        ]
 
     def check(
         self, exchange: str, routing_key: str, headers: dict[str, Any], body: bytes

@@ -1,0 +1,58 @@
+"""Which of a document's channels a test session's publishes exercised, and the lines
+of a report of those never exercised (with their send operations)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from amqpmock.contracts._check import Contract
+
+__all__ = ["Coverage"]
+
+
+class Coverage:
+    """The channels of one document that publishes have been seen on."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+        self.exercised: set[str] = set()
+
+    def record(self, published: Iterable[Any]) -> None:
+        for record in published:
+            self.exercised.update(self.contract.matching(record.exchange, record.routing_key))
+
+    def never_exercised(self) -> list[str]:
+        """One line per channel no publish was on (``id (address on exchange)``, then
+        its send operations), in the document's order; empty when all were."""
+        sends = _send_operations(self.contract.document)
+        lines = []
+        for channel in self.contract.channels:
+            if channel.id in self.exercised:
+                continue
+            line = f"{channel.id} (routing key {channel.address or '*'!r}"
+            line += f" on exchange {channel.exchange!r})" if channel.exchange else ")"
+            if sends.get(channel.id):
+                line += ": send operations " + ", ".join(sends[channel.id])
+            lines.append(line)
+        return lines
+
+
+def _send_operations(document: dict[str, Any]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if str(document.get("asyncapi", "")).startswith("2."):
+        for channel_id, channel in (document.get("channels") or {}).items():
+            operation = channel.get("publish") if isinstance(channel, dict) else None
+            if isinstance(operation, dict):
+                out.setdefault(str(channel_id), []).append(
+                    str(operation.get("operationId", "publish"))
+                )
+        return out
+    for name, operation in (document.get("operations") or {}).items():
+        if not isinstance(operation, dict) or operation.get("action") != "send":
+            continue
+        ref = (operation.get("channel") or {}).get("$ref", "")
+        if isinstance(ref, str) and ref.startswith("#/channels/"):
+            channel_id = ref[len("#/channels/") :].replace("~1", "/").replace("~0", "~")
+            out.setdefault(channel_id, []).append(str(name))
+    return out
