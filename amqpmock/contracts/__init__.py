@@ -13,6 +13,7 @@ from amqpmock.contracts._conform import conformance_failure, violation_lines
 from amqpmock.contracts._coverage import Coverage
 from amqpmock.contracts._document import ASYNCAPI_VERSION, build_document
 from amqpmock.contracts._errors import ContractError
+from amqpmock.contracts._examples import Example, find_example
 from amqpmock.contracts._from_cassette import load_traffic, traffic_from_cassette
 from amqpmock.contracts._from_fake import BrokerTraffic
 from amqpmock.contracts._traffic import Seen, Server, Traffic
@@ -24,6 +25,7 @@ __all__ = [
     "Contract",
     "ContractError",
     "Coverage",
+    "Example",
     "Seen",
     "Server",
     "Traffic",
@@ -31,6 +33,7 @@ __all__ = [
     "build_document",
     "conformance_failure",
     "document_text",
+    "find_example",
     "load_traffic",
     "traffic_from_cassette",
     "violation_lines",

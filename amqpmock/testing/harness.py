@@ -194,6 +194,26 @@ class BrokerFixture:
 
     inject = publish
 
+    def publish_example(
+        self, name: str, document: str | os.PathLike[str] | None = None
+    ) -> list[str]:
+        """Publish the first ``examples`` entry of the document's message (or channel)
+        called name on its channel's exchange and routing key; the queues it reached."""
+        from amqpmock.contracts import Contract, find_example
+
+        target = document if document is not None else self.contract_path
+        if target is None:
+            raise ValueError(
+                "publish_example: no document (marker amqp_contract, ini amqp_asyncapi)"
+            )
+        import json
+
+        example = find_example(Contract.load(target), name)
+        body = example.payload
+        if not isinstance(body, dict | list | str | bytes):
+            body = b"" if body is None else json.dumps(body)
+        return self.publish(example.exchange, example.routing_key, body, headers=example.headers)
+
     # --- RPC stubs -------------------------------------------------------------------
 
     def rpc_stub(self, exchange: str, routing_key: str, *, vhost: str = "/") -> RPCStub:
