@@ -131,6 +131,14 @@ def pytest_fixture_setup(
     config = request.config
     if fixturedef.argname == "amqp_broker":
         server.contract_path = contract_path(request.node)  # for assert_conforms()
+        marker = request.node.get_closest_marker("amqp_contract")
+        if marker is not None and marker.kwargs.get("declare"):
+            from amqpmock.contracts import ContractError
+
+            try:
+                server.declare_contract()
+            except ContractError as exc:
+                raise pytest.UsageError(f"amqp_contract: {exc}") from None
     if (
         fixturedef.argname == "amqpmock_server"
         and asyncapi_path(config) is not None

@@ -16,6 +16,7 @@ from amqpmock.contracts._errors import ContractError
 from amqpmock.contracts._examples import Example, find_example
 from amqpmock.contracts._from_cassette import load_traffic, traffic_from_cassette
 from amqpmock.contracts._from_fake import BrokerTraffic
+from amqpmock.contracts._topology import Topology, topology
 from amqpmock.contracts._traffic import Seen, Server, Traffic
 from amqpmock.contracts._write import document_text, write_document
 
@@ -28,6 +29,7 @@ __all__ = [
     "Example",
     "Seen",
     "Server",
+    "Topology",
     "Traffic",
     "Violation",
     "build_document",
@@ -35,6 +37,7 @@ __all__ = [
     "document_text",
     "find_example",
     "load_traffic",
+    "topology",
     "traffic_from_cassette",
     "violation_lines",
     "write_document",

@@ -194,6 +194,23 @@ class BrokerFixture:
 
     inject = publish
 
+    def declare_contract(self, document: str | os.PathLike[str] | None = None) -> None:
+        """Declare the document's exchanges, queues and bindings on the fake."""
+        from amqpmock.contracts import Contract, topology
+
+        target = document if document is not None else self.contract_path
+        if target is None:
+            raise ValueError(
+                "declare_contract: no document (marker amqp_contract, ini amqp_asyncapi)"
+            )
+        wanted = topology(Contract.load(target))
+        for name, kw in wanted.exchanges.items():
+            self.declare_exchange(name, **kw)
+        for name, kw in wanted.queues.items():
+            self.declare_queue(name, **kw)
+        for queue, exchange, key, arguments in wanted.bindings:
+            self.bind_queue(queue, exchange, key, arguments=arguments or None)
+
     def publish_example(
         self, name: str, document: str | os.PathLike[str] | None = None
     ) -> list[str]:
