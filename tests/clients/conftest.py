@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.npm import npm_installed
 
 NODE_DIR = Path(__file__).parent / "node"
 PACKAGES = ("amqplib", "@cloudamqp/amqp-client", "rascal")
@@ -14,15 +14,5 @@ PACKAGES = ("amqplib", "@cloudamqp/amqp-client", "rascal")
 
 @pytest.fixture(scope="session")
 def node_dir() -> Path:
-    """``tests/clients/node`` after ``npm install`` (package-lock.json pins the
-    versions). Fails, never skips, without node and npm."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        raise RuntimeError(
-            "node and npm are needed for this test (Debian: apt-get install nodejs npm)"
-        )
-    if not all((NODE_DIR / "node_modules" / name).exists() for name in PACKAGES):
-        subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, timeout=300
-        )
-    return NODE_DIR
+    """``tests/clients/node`` with its npm packages (see ``npm_installed``)."""
+    return npm_installed(NODE_DIR, PACKAGES)

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.npm import npm_installed
+
 NODE_DIR = Path(__file__).parent / "node"
 PACKAGES = ("@asyncapi/specs", "@asyncapi/parser", "ajv", "ajv-formats", "js-yaml")
 REPO = Path(__file__).parents[2]
@@ -22,18 +24,8 @@ Checker = Callable[..., list[dict[str, Any]]]
 
 @pytest.fixture(scope="session")
 def asyncapi_tools() -> Path:
-    """``tests/contracts/node`` after ``npm install`` (package-lock.json pins the
-    versions). Fails, never skips, without node and npm."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        raise RuntimeError(
-            "node and npm are needed for this test (Debian: apt-get install nodejs npm)"
-        )
-    if not all((NODE_DIR / "node_modules" / name).exists() for name in PACKAGES):
-        subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, timeout=300
-        )
-    return NODE_DIR
+    """``tests/contracts/node`` with its npm packages (see ``npm_installed``)."""
+    return npm_installed(NODE_DIR, PACKAGES)
 
 
 @pytest.fixture(scope="session")
