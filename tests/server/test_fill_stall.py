@@ -13,8 +13,6 @@ own, and the publisher in a thread of this one: they must not share a GIL."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 import time
 
@@ -25,22 +23,14 @@ from amqpmock.wire._connection import AMQPConnection
 from amqpmock.wire.server import READ_SLICE, AMQPServer
 
 from .rawclient import RawClient
-from .test_fair_dispatch import ENV, ROOT, fill, publish_frames, time_to_connection_start
+from .test_cli import serving
+from .test_fair_dispatch import fill, publish_frames, time_to_connection_start
 
 DEPTH = 200_000
 
 
 def test_a_new_client_is_answered_while_a_publisher_fills_a_deep_queue() -> None:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "amqpmock.cli", "serve", "--port", "0"],
-        cwd=ROOT,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
+    with serving() as (_, url):
         port = int(url.rsplit(":", 1)[1].strip("/"))
         time_to_connection_start("127.0.0.1", port)  # up and answering
         filled = threading.Event()
@@ -61,9 +51,6 @@ def test_a_new_client_is_answered_while_a_publisher_fills_a_deep_queue() -> None
             waits.append(time_to_connection_start("127.0.0.1", port))
             time.sleep(0.02)
         thread.join(30)
-    finally:
-        server.kill()
-        server.wait(30)
     assert not failed, failed
     assert len(waits) >= 10, f"the fill took {len(waits)} probes only: raise DEPTH"
     shown = [f"{w * 1000:.0f} ms" for w in sorted(waits)[-5:]]
