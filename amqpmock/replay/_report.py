@@ -125,26 +125,35 @@ def _outside_lines(engine: ReplayEngine) -> list[str]:
     for event in engine.events:
         for delivery in event.deliveries:
             event_of[id(delivery)] = event
-    groups: dict[tuple[str, str, str], list[Any]] = {}
+    # folded by what the first of them waited for: how many more things it
+    # waited for besides depends on when the recording saw it arrive
+    groups: dict[tuple[str, str, str], list[tuple[Any, int]]] = {}
     for messages in engine.plan.unsolicited.values():
         for message in messages:
             if message.injected:
                 continue
             event = event_of.get(id(message))
-            reason = ""
+            first, more = "", 0
             if event is not None:
                 waiting = engine._progress.waiting(event, engine.events.timeline, engine._same)
                 if waiting:
-                    first = waiting[0].describe()
-                    more = f" and {len(waiting) - 1} more" if len(waiting) > 1 else ""
-                    reason = f": it waited for {first}{more}, which never happened live"
-            groups.setdefault((message.queue, message.routing_key, reason), []).append(message)
+                    first, more = waiting[0].describe(), len(waiting) - 1
+            groups.setdefault((message.queue, message.routing_key, first), []).append(
+                (message, more)
+            )
     out = []
-    for (queue, routing_key, reason), messages in groups.items():
+    for (queue, routing_key, first), entries in groups.items():
+        messages = [message for message, _ in entries]
         head = messages[0]
         bodies = {m.body for m in messages}
         count = len(messages)
         detail = f", {len(bodies)} different bodies" if count > 1 and len(bodies) > 1 else ""
+        reason = ""
+        if first:
+            low, high = min(m for _, m in entries), max(m for _, m in entries)
+            span = f"{low}" if low == high else f"{low} to {high}"
+            besides = f" and {span} more" if high else ""
+            reason = f": it waited for {first}{besides}, which never happened live"
         out.append(
             f"{_times(count, 'outside delivery', 'outside deliveries')} never injected: "
             f"queue={queue!r} routing_key={routing_key!r} "

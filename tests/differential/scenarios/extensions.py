@@ -7,6 +7,7 @@ and quorum queues.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pika.exceptions as pe
@@ -94,6 +95,15 @@ def _got(ch: Any, queue: str) -> Any:
     if method is None:
         return None
     return method, [body.decode(), method.redelivered, _headers_in_order(props.headers)]
+
+
+def _ready(ch: Any, queue: str, count: int) -> None:
+    """Wait (at most 5 s) until the queue has `count` messages ready."""
+    deadline = time.monotonic() + 5
+    while ch.queue_declare(queue, passive=True).method.message_count < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{queue} never had {count} messages ready")
+        time.sleep(0.01)
 
 
 def _close(text: str) -> Observation:
@@ -217,6 +227,9 @@ def quorum_queues(run: Run) -> Observation:
     other = conn.channel()
     _got(other, q)
     other.close()
+    # the queue takes the closed channel's message back after close-ok:
+    # wait for it, or the next get races the return
+    _ready(ch, q, 3)
     obs["after_channel_close"] = [_got(ch, q)[1] for _ in range(3)]
     ch.queue_delete(q)
 
