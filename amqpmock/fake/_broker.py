@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import heapq
+import math
 import random
 import re
 from collections.abc import Callable, Iterable
@@ -139,8 +140,12 @@ class Broker:
         # called with (connection, channel, method) before a client's method on an open
         # channel is handled; raising ChannelError refuses it (replay compares methods)
         self.method_observers: list[Callable[[CoreConnection, Channel, Any], None]] = []
-        # message events as tuples, for readers that make records only when asked
+        # message events as tuples, for readers that make records only when asked:
+        # attach_tape() / detach_tape(); _tape() appends with the deques' own append
         self.tapes: list[Tape] = []
+        self._tape_appends: list[Callable[[tuple[Any, ...]], None]] = []
+        self._tape_bytes = 0  # body bytes appended since the tapes were last trimmed
+        self._tape_budget: float = math.inf  # the smallest bounded tape's max_bytes
         self._system: CoreConnection | None = None
         self._timers: list[Timer] = []
         self._timer_seq = 0
@@ -298,9 +303,38 @@ class Broker:
     def unblock(self) -> None:
         self.blocked_reason = None
 
+    def attach_tape(self, tape: Tape) -> None:
+        """Write message events on ``tape`` from now on."""
+        self.tapes.append(tape)
+        self.retape()
+
+    def detach_tape(self, tape: Tape) -> None:
+        if tape in self.tapes:
+            self.tapes.remove(tape)
+        self.retape()
+
+    def retape(self) -> None:
+        """Take the tapes' appends and budgets again (after ``Tape.bound``)."""
+        self._tape_appends = [tape.entries.append for tape in self.tapes]
+        budgets = [tape.max_bytes for tape in self.tapes if tape.max_bytes is not None]
+        self._tape_budget = min(budgets, default=math.inf)
+        self._trim_tapes()
+
     def _tape(self, entry: tuple[Any, ...]) -> None:
-        for tape in self.tapes:
-            tape.add(entry)
+        """Append an event (``entry[1]`` its message) to every tape: per event a C call
+        per tape and a count of the body's bytes; the tapes are walked only when the
+        count passes the smallest budget."""
+        for append in self._tape_appends:
+            append(entry)
+        self._tape_bytes += len(entry[1].body)
+        if self._tape_bytes > self._tape_budget:
+            self._trim_tapes()
+
+    def _trim_tapes(self) -> None:
+        bounded = [tape for tape in self.tapes if tape.max_bytes is not None]
+        for tape in bounded:
+            tape.trim()
+        self._tape_bytes = max((tape.body_bytes for tape in bounded), default=0)
 
     def _emit(self, event: str, **data: Any) -> None:
         for listener in self.listeners:

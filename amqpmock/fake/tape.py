@@ -16,13 +16,18 @@ Entries (``conn`` is the ``CoreConnection``, ``channel`` its channel number):
     ("returned", message, conn)
     ("dead_lettered", message, queue_name, reason)
 
+The broker appends an entry with the deque's own ``append`` (a C call, no method of
+ours) and counts the body bytes it appended; a bounded tape's deque has a ``maxlen``, so
+the oldest entries go in C as well. Only when the bytes counted pass the tape's budget
+does Python walk the tape (``trim``). Readers keep a ``mark`` (the last entry they read)
+and take what came ``since`` it.
+
 Pure: no clocks, no I/O.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
@@ -31,51 +36,63 @@ Entry = tuple[Any, ...]
 
 class Tape:
     """Entries in order; with ``bound(entries, body_bytes)`` only about the latest
-    (the oldest go, a quarter at a time)."""
+    (past ``body_bytes`` the oldest go until three quarters are left)."""
 
-    __slots__ = ("_bytes", "added", "entries", "max_bytes", "max_entries")
+    __slots__ = ("body_bytes", "entries", "max_bytes", "max_entries")
 
     def __init__(self) -> None:
         self.entries: deque[Entry] = deque()
-        self.added = 0  # entries ever added (the oldest may be gone)
         self.max_entries: int | None = None
         self.max_bytes: int | None = None
-        self._bytes = 0
+        self.body_bytes = 0  # of the entries' bodies, as of the last ``trim``
 
     def bound(self, entries: int, body_bytes: int) -> None:
+        """Keep at most ``entries`` entries and about ``body_bytes`` of their bodies.
+        The deque is a new one: whoever holds its ``append`` (the broker) takes it again
+        (``Broker.retape``)."""
         self.max_entries, self.max_bytes = entries, body_bytes
-        self._bytes = sum(len(e[1].body) for e in self.entries)
-        self._trim()
+        self.entries = deque(self.entries, maxlen=entries)
+        self.trim()
 
     def add(self, entry: Entry) -> None:
+        """Append one entry (the broker appends with ``entries.append`` itself)."""
         self.entries.append(entry)
-        self.added += 1
-        if self.max_entries is not None:
-            self._bytes += len(entry[1].body)
-            if len(self.entries) > self.max_entries or self._bytes > (self.max_bytes or 0):
-                self._trim()
 
-    def _trim(self) -> None:
-        if self.max_entries is None or self.max_bytes is None:
-            return
+    def trim(self) -> None:
+        """Count the entries' bodies; past ``max_bytes`` the oldest go until three
+        quarters of it are left (at least one entry stays)."""
         entries = self.entries
-        if len(entries) <= self.max_entries and self._bytes <= self.max_bytes:
-            return
-        keep, keep_bytes = self.max_entries * 3 // 4, self.max_bytes * 3 // 4
-        while len(entries) > 1 and (len(entries) > keep or self._bytes > keep_bytes):
-            self._bytes -= len(entries.popleft()[1].body)
+        total = sum(len(e[1].body) for e in entries)
+        if self.max_bytes is not None and total > self.max_bytes:
+            keep = self.max_bytes * 3 // 4
+            while len(entries) > 1 and total > keep:
+                total -= len(entries.popleft()[1].body)
+        self.body_bytes = total
 
     def clear(self) -> None:
         self.entries.clear()
-        self._bytes = 0
+        self.body_bytes = 0
 
-    def since(self, added: int) -> Iterator[Entry]:
-        """The entries added after the first ``added`` (those still kept)."""
-        new = self.added - added
-        if new <= 0:
-            return iter(())
+    def mark(self) -> Entry | None:
+        """Where a reader is: the latest entry (None on an empty tape)."""
         entries = self.entries
-        return islice(entries, max(0, len(entries) - new), None)
+        return entries[-1] if entries else None
+
+    def since(self, mark: Entry | None) -> list[Entry]:
+        """The entries after ``mark``, in order; all of them when ``mark`` is gone
+        (let go as the oldest, or cleared) or None."""
+        entries = self.entries
+        if mark is None:
+            return list(entries)
+        if entries and entries[-1] is mark:
+            return []
+        new: list[Entry] = []
+        for entry in reversed(entries):
+            if entry is mark:
+                new.reverse()
+                return new
+            new.append(entry)
+        return list(entries)
 
     def latest(self, count: int) -> list[Entry]:
         entries = self.entries

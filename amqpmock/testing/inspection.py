@@ -16,7 +16,7 @@ from typing import Any
 
 from amqpmock.fake import Broker
 from amqpmock.fake.model import Message
-from amqpmock.fake.tape import Tape
+from amqpmock.fake.tape import Entry, Tape
 
 _MISSING: Any = object()
 
@@ -200,20 +200,21 @@ class TrafficRecorder:
         self.broker = broker
         self.tape = Tape()
         self._records = Records()
-        self._taken = 0  # tape entries already made into records
-        broker.tapes.append(self.tape)
+        self._taken: Entry | None = None  # the last tape entry made into a record
+        broker.attach_tape(self.tape)
 
     def bound(self, records: int, body_bytes: int) -> None:
         """Keep at most about ``records`` records and ``body_bytes`` of their bodies:
         the oldest go, a quarter at a time."""
         self.tape.bound(records, body_bytes)
+        self.broker.retape()
 
     @property
     def records(self) -> Records:
         tape = self.tape
-        if self._taken != tape.added:
+        if tape.mark() is not self._taken:
             self._records.extend(record_of(entry) for entry in tape.since(self._taken))
-            self._taken = tape.added
+            self._taken = tape.mark()
             extra = len(self._records) - len(tape.entries)
             if extra > 0:  # the tape let its oldest go
                 del self._records[:extra]
@@ -224,13 +225,12 @@ class TrafficRecorder:
         return Records(record_of(entry) for entry in self.tape.latest(count))
 
     def close(self) -> None:
-        if self.tape in self.broker.tapes:
-            self.broker.tapes.remove(self.tape)
+        self.broker.detach_tape(self.tape)
 
     def clear(self) -> None:
         self.tape.clear()
         self._records = Records()
-        self._taken = self.tape.added
+        self._taken = None
 
     def of(self, event: str) -> Records:
         return Records(r for r in self.records if r.event == event)

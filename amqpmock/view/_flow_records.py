@@ -53,7 +53,7 @@ class TrafficContext:
     # at most this many publishes and deliveries remembered (None: all), the oldest
     # going first: a context that lives as long as a server (the live page)
     limit: int | None = None
-    _read: int = 0  # tape entries already read by ``catch_up``
+    _read: Any = None  # the last tape entry read by ``catch_up``
 
     def catch_up(self, tape: Any, broker: Any = None) -> None:
         """Learn from a broker's ``Tape`` what happened since the last call: the same
@@ -75,7 +75,7 @@ class TrafficContext:
                     if exchange is not None:
                         self.exchange_types[message.exchange] = exchange.type
                         break
-        self._read = tape.added
+        self._read = tape.mark()
         if self.limit is not None:
             _forget_oldest(self.publishers, self.limit)
             _forget_oldest(self.receivers, self.limit)
