@@ -8,8 +8,10 @@ Rules this module keeps:
 - One listener for the session, on the session's broker (every test's fresh broker is
   that broker, reset), attached when the server starts, on the server's thread.
 - The document is written when the session ends (YAML, or JSON for ``.json``), relative
-  to the invocation directory. Under pytest-xdist each worker has its own broker and
-  writes its own document, ``NAME.<worker>.SUFFIX``.
+  to the invocation directory. Under pytest-xdist each worker has its own broker: a
+  worker writes nothing and hands its traffic to the controller (pickled in
+  ``workeroutput``: the same package on both ends), which merges every worker's into
+  the one document at FILE, as ``amqpmock asyncapi`` merges cassettes.
 - A document that cannot be written fails the session with the reason; it never hides
   the tests' own outcome (a session that failed stays failed).
 
@@ -17,11 +19,16 @@ Checking: the ini setting ``amqp_asyncapi`` (relative to the rootdir) or the mar
 ``@pytest.mark.amqp_contract("FILE")`` (relative to the test's file; the marker wins)
 names a document; every publish a test's clients made (``amqp_broker.published``: the
 fake, replay, or while recording) is checked against it once the test body has passed,
-and violations fail the test, each with its rule, channel and JSON pointer.
+and violations fail the test, each with its rule, channel and JSON pointer. A test
+that failed on its own keeps its own failure as the headline: a broken or missing
+document is then a note under it, not a second failure in its place. The channels no
+test exercised are reported once for the session; under pytest-xdist the workers hand
+the channels they exercised to the controller, which reports over all of them.
 """
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -32,6 +39,10 @@ __all__ = ["asyncapi_path", "contract_path", "pytest_addoption"]
 
 _COLLECTOR = pytest.StashKey[Any]()
 _WRITTEN = pytest.StashKey[str]()
+_FROM_WORKERS = pytest.StashKey[dict[str, Any]]()  # worker id -> its Traffic
+# what a worker hands the controller in ``workeroutput``
+_TRAFFIC_OUTPUT = "amqpmock_asyncapi_traffic"
+_EXERCISED_OUTPUT = "amqpmock_contract_exercised"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -97,11 +108,17 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     if path is None or broker is None:
         return (yield)
     try:
-        result = yield  # a test that failed on its own keeps its own failure
-    finally:
-        contract = _contract(item.config, path)
-        published = broker.published
-        item.config.stash[_COVERAGE][path].record(published)
+        result = yield
+    except BaseException as exc:
+        # a test that failed on its own keeps its own failure: a document that cannot
+        # be read is a note under it, and its publishes are not checked
+        try:
+            _record(item.config, path, broker.published)
+        except pytest.UsageError as problem:
+            exc.add_note(f"amqpmock contract: {problem}")
+        raise
+    published = broker.published
+    contract = _record(item.config, path, published)
     from amqpmock.contracts import conformance_failure
 
     failure = conformance_failure(contract, published)
@@ -111,16 +128,23 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     return result
 
 
+def _record(config: pytest.Config, path: Path, published: Any) -> Any:
+    """The document at path, with the test's publishes counted as exercising it."""
+    contract = _contract(config, path)
+    config.stash[_COVERAGE][path].record(published)
+    return contract
+
+
 def asyncapi_path(config: pytest.Config) -> Path | None:
     """Where the session's document goes, or None when the option is off."""
     option = config.getoption("--amqp-asyncapi", default=None)
     if not option:
         return None
-    path = Path(config.invocation_params.dir, str(option))
-    worker = getattr(config, "workerinput", {}).get("workerid")
-    if worker:
-        path = path.with_name(f"{path.stem}.{worker}{path.suffix}")
-    return path
+    return Path(config.invocation_params.dir, str(option))
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -154,20 +178,26 @@ def pytest_fixture_setup(
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
+    if _is_worker(config):
+        _hand_to_controller(config)
+        return
     path = asyncapi_path(config)
     if path is None:
         return
-    from amqpmock.contracts import ContractError, build_document, write_document
+    from amqpmock.contracts import ContractError, Traffic, build_document, write_document
 
     collector = config.stash.get(_COLLECTOR, None)
+    if collector is not None:
+        collector.detach()  # the server has stopped: nothing else touches it now
+    parts = [collector.traffic] if collector is not None else []
+    workers = config.stash.get(_FROM_WORKERS, {})
+    parts += [workers[worker] for worker in sorted(workers)]
+    traffic = Traffic()
+    for part in parts:
+        traffic.merge(part)
+    if not parts:
+        traffic.sources.append("a pytest session that used no fake broker")
     try:
-        if collector is None:
-            from amqpmock.contracts import Traffic
-
-            traffic = Traffic(sources=["a pytest session that used no fake broker"])
-        else:
-            collector.detach()  # the server has stopped: nothing else touches it now
-            traffic = collector.traffic
         document = build_document(traffic, title=f"AMQP traffic of {config.rootpath.name}'s tests")
         written = write_document(document, path)
     except ContractError as exc:
@@ -179,7 +209,39 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config.stash[_WRITTEN] = f"amqpmock: AsyncAPI document {written} ({counts})"
 
 
+def _hand_to_controller(config: pytest.Config) -> None:
+    """A worker's traffic and exercised channels, for the controller to merge (it runs
+    before pytest-xdist sends ``workeroutput``, in the worker's own sessionfinish)."""
+    output: dict[str, Any] = config.workeroutput  # type: ignore[attr-defined]
+    collector = config.stash.get(_COLLECTOR, None)
+    if collector is not None:
+        collector.detach()
+        output[_TRAFFIC_OUTPUT] = pickle.dumps(collector.traffic)
+    output[_EXERCISED_OUTPUT] = {
+        str(path): sorted(coverage.exercised)
+        for path, coverage in config.stash.get(_COVERAGE, {}).items()
+    }
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """On the controller: a worker's traffic and exercised channels, merged."""
+    config: pytest.Config = node.config
+    output = getattr(node, "workeroutput", None) or {}
+    worker = str(node.gateway.id)  # gw0, gw1...
+    if _TRAFFIC_OUTPUT in output:
+        config.stash.setdefault(_FROM_WORKERS, {})[worker] = pickle.loads(output[_TRAFFIC_OUTPUT])
+    for name, exercised in (output.get(_EXERCISED_OUTPUT) or {}).items():
+        try:
+            _contract(config, Path(name))
+        except pytest.UsageError:
+            continue  # the worker's tests failed with it already
+        config.stash[_COVERAGE][Path(name)].exercised.update(exercised)
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if _is_worker(config):
+        return  # the controller reports, over every worker's tests
     line = config.stash.get(_WRITTEN, None)
     if line:
         terminalreporter.write_line(line)

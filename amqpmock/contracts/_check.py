@@ -98,7 +98,7 @@ class Contract:
             data = json.loads(text) if target.suffix == ".json" else yaml.safe_load(text)
         except (ValueError, yaml.YAMLError) as exc:
             raise ContractError(
-                f"{target}: not valid {target.suffix[1:] or 'YAML'}: {exc}"
+                f"{target}: not valid {target.suffix[1:] or 'YAML'}: {_one_line(exc)}"
             ) from None
         if not isinstance(data, dict):
             raise ContractError(f"{target}: not an AsyncAPI document")
@@ -225,3 +225,11 @@ def _inline(schema: Any, resolve: Any, depth: int = 0) -> Any:
     if isinstance(schema, list):
         return [_inline(v, resolve, depth + 1) for v in schema]
     return schema
+
+
+def _one_line(exc: Exception) -> str:
+    """A parser's error in one line: PyYAML's spans several, with the text quoted."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
+    return " ".join(str(exc).split())

@@ -133,7 +133,8 @@ class Traffic:
         for queue in other.queues.values():
             self.declare_queue(queue)
         self.messages.extend(other.messages)
-        self.sources.extend(other.sources)
+        # xdist workers' brokers are all "the pytest session's fake broker": named once
+        self.sources.extend(s for s in other.sources if s not in self.sources)
 
 
 def _fill(known: object, new: object, names: tuple[str, ...]) -> None:
