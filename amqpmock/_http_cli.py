@@ -47,10 +47,13 @@ def _import_http_side() -> None:
         import amqpmock.view.live  # noqa: F401
 
 
-async def start_http(srv: AMQPServer, host: str, port: int) -> None:
+async def start_http(
+    srv: AMQPServer, host: str, port: int, *, contract_path: str | None = None
+) -> None:
     """Serve it beside the AMQP listener and print its URL on the next line; a note
     instead when aiohttp (the ``http`` extra) is not installed. The broker's clock must
-    be an ``AdjustableClock`` (the control API moves it)."""
+    be an ``AdjustableClock`` (the control API moves it). ``contract_path``: the
+    AsyncAPI document of the control API's ``contract/...`` calls."""
     # The HTTP side's imports (aiohttp above all) take a few hundred milliseconds: done
     # on the loop, a client connecting right after the AMQP URL was printed would wait
     # that long for Connection.Start. In a worker thread the loop keeps answering.
@@ -74,5 +77,6 @@ async def start_http(srv: AMQPServer, host: str, port: int) -> None:
     fixture = BrokerFixture(OnLoop(srv), clock)
     # a server runs as long as it is left running: its records are the latest ones
     fixture.recorder.bound(records=RECORDS_KEPT, body_bytes=BODY_BYTES_KEPT)
+    fixture.contract_path = contract_path
     http.control = LivePage(ControlAPI(fixture), http.context)
     print(await http.start(host, port), flush=True)

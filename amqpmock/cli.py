@@ -14,10 +14,14 @@ import importlib
 import ssl
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from amqpmock._http_cli import add_http_arguments, http_address, start_http
 from amqpmock.clocks import AdjustableClock
 from amqpmock.wire.loopthread import LOOP_KINDS, run_until_stopped
+
+if TYPE_CHECKING:
+    from amqpmock.fake import Broker
 
 __all__ = ["build_parser", "main"]
 
@@ -78,6 +82,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"amqpmock serve: --definitions {exc}", file=sys.stderr)
             return 2
+    if args.asyncapi:
+        problem = _declare_asyncapi(broker, args.asyncapi)
+        if problem:
+            print(f"amqpmock serve: --asyncapi {problem}", file=sys.stderr)
+            return 2
 
     async def serve() -> None:
         async with AMQPServer(
@@ -92,7 +101,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             if srv.tls_url:
                 print(srv.tls_url, flush=True)
             if http is not None:
-                await start_http(srv, *http)
+                await start_http(srv, *http, contract_path=args.asyncapi)
             # this process is the server's own: full collections freeze, and thaw when
             # it is quiet (see IdleCollector)
             collector = IdleCollector(lambda: srv.octets_in).start()
@@ -103,6 +112,24 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     run_until_stopped(serve(), args.loop)
     return 0
+
+
+def _declare_asyncapi(broker: Broker, path: str) -> str | None:
+    """Declare the AsyncAPI document's topology, now and after every reset; the
+    problem, or None."""
+    try:
+        from amqpmock.contracts import ContractError, keep_declared
+    except ImportError:
+        return "needs the contracts extra: pip install 'amqpmock[contracts]'"
+    from amqpmock.errors import AMQPError
+
+    try:
+        keep_declared(broker, path)
+    except ContractError as exc:
+        return str(exc)
+    except AMQPError as exc:  # it disagrees with --definitions
+        return f"{path}: {exc.reply_text}"
+    return None
 
 
 # Commands whose code lives with the part they drive, imported only when one runs (so
@@ -212,6 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="JSON",
         help="a RabbitMQ definitions export loaded before the first connection (users, "
         "vhosts, permissions, policies, queues, exchanges, bindings)",
+    )
+    serve.add_argument(
+        "--asyncapi",
+        metavar="FILE",
+        help="an AsyncAPI document (2.6 or 3.0): its exchanges, queues and bindings are "
+        "declared at start and after every reset, and the control API publishes its "
+        "messages' examples (POST /amqpmock/contract/examples/NAME)",
     )
     serve.add_argument(
         "--loopback-users",

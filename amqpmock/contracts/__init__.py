@@ -12,11 +12,11 @@ from amqpmock.contracts._check import Contract, Violation
 from amqpmock.contracts._conform import conformance_failure, violation_lines
 from amqpmock.contracts._coverage import Coverage
 from amqpmock.contracts._document import ASYNCAPI_VERSION, build_document
-from amqpmock.contracts._errors import ContractError
+from amqpmock.contracts._errors import ContractError, UnknownMessage
 from amqpmock.contracts._examples import Example, find_example
 from amqpmock.contracts._from_cassette import load_traffic, traffic_from_cassette
 from amqpmock.contracts._from_fake import BrokerTraffic
-from amqpmock.contracts._topology import Topology, topology
+from amqpmock.contracts._topology import Topology, declare_topology, keep_declared, topology
 from amqpmock.contracts._traffic import Seen, Server, Traffic
 from amqpmock.contracts._write import document_text, write_document
 
@@ -31,11 +31,14 @@ __all__ = [
     "Server",
     "Topology",
     "Traffic",
+    "UnknownMessage",
     "Violation",
     "build_document",
     "conformance_failure",
+    "declare_topology",
     "document_text",
     "find_example",
+    "keep_declared",
     "load_traffic",
     "topology",
     "traffic_from_cassette",

@@ -4,11 +4,12 @@ no routing key: a ``ContractError``)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from amqpmock.contracts._check import Contract
-from amqpmock.contracts._errors import ContractError
+from amqpmock.contracts._errors import ContractError, UnknownMessage
 
 __all__ = ["Example", "find_example"]
 
@@ -19,6 +20,14 @@ class Example:
     routing_key: str
     payload: Any
     headers: dict[str, Any]
+
+    @property
+    def body(self) -> bytes | str | dict[str, Any] | list[Any]:
+        """The payload as published: an object or a list as JSON (and so with the
+        content type application/json), text as it is, no payload as an empty body."""
+        if isinstance(self.payload, dict | list | str | bytes):
+            return self.payload
+        return b"" if self.payload is None else json.dumps(self.payload)
 
 
 def find_example(contract: Contract, name: str) -> Example:
@@ -52,7 +61,7 @@ def find_example(contract: Contract, name: str) -> Example:
                 dict(first.get("headers") or {}),
             )
     known = sorted({c.id for c in contract.channels} | set(components))
-    raise ContractError(
+    raise UnknownMessage(
         f"{contract.source}: no message or channel {name!r} with examples (known: "
         + ", ".join(known)
         + ")"
