@@ -18,6 +18,7 @@ import shutil
 import time
 from typing import TYPE_CHECKING, Any
 
+from amqpmock.fake import alarms
 from amqpmock.management._api import Request, Response, Router
 from amqpmock.management._errors import ManagementError
 from amqpmock.management._listing import Whole
@@ -280,8 +281,8 @@ def node_view(ctx: Context) -> dict[str, Any]:
         "run_queue": 0,
         "rates_mode": "basic",
         "net_ticktime": 60,
-        "mem_alarm": ctx.broker.blocked_reason is not None,
-        "disk_free_alarm": False,
+        "mem_alarm": "memory" in alarms.active(ctx.broker),
+        "disk_free_alarm": "disk" in alarms.active(ctx.broker),
         "mem_calculation_strategy": "rss",
         "mem_limit": _memory_limit(),
         "disk_free_limit": 50000000,

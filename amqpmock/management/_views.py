@@ -202,7 +202,7 @@ def connection_view(ctx: Context, conn: AMQPConnection) -> dict[str, Any]:
         "ssl_hash": None,
         "ssl_key_exchange": None,
         "ssl_protocol": None,
-        "state": "blocked" if conn._blocked_sent else "running",
+        "state": conn.blocking_state,
         "timeout": conn.heartbeat,
         "type": "network",
         "user": core.user,

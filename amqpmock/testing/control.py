@@ -16,6 +16,9 @@ vhosts it has permissions on, and may not reset (a reset deletes users).
            (both optional: back at once, with Connection.Close 320 to every client;
            "down_for": null stays down until POST /amqpmock/come-up)
     POST   /amqpmock/come-up                listen again now, after a restart
+    POST   /amqpmock/alarms/memory|disk     raise a resource alarm (publishers blocked)
+    DELETE /amqpmock/alarms/memory|disk     clear it
+    GET    /amqpmock/alarms                 {"alarms": ["memory", ...]}
     POST   /amqpmock/publish                {"exchange": "", "routing_key": "q",
                                              "body": "text" | {...}, "properties": {...}}
     GET    /amqpmock/records/EVENT          ?exchange=&routing_key=&queue=
@@ -38,6 +41,7 @@ from typing import Any
 
 from pamqp.commands import Basic
 
+from amqpmock.fake import alarms
 from amqpmock.fake.model import Message
 from amqpmock.management import Context, Request, Response, Router, request_for
 from amqpmock.management._api import API_TAGS, authenticate
@@ -155,6 +159,9 @@ class ControlAPI:
         add("POST", "clock/advance", self._advance)
         add("POST", "restart", self._restart)
         add("POST", "come-up", self._come_up)
+        add("GET", "alarms", self._alarms)
+        add("POST", "alarms/*", self._set_alarm)
+        add("DELETE", "alarms/*", self._clear_alarm)
         add("POST", "publish", self._publish)
         add("GET", "records/*", self._records)
         add("GET", "queues/*/messages", self._messages)
@@ -225,6 +232,24 @@ class ControlAPI:
             raise ManagementError(401, "not_authorised", "Not administrator user")
         self.fixture.come_up()
         return Response(200, {"down": self.fixture.down})
+
+    def _alarms(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        return Response(200, {"alarms": sorted(alarms.active(ctx.broker))})
+
+    def _alarm_of(self, args: list[str]) -> str:
+        if self.visible is not None:  # it blocks every user's publishers
+            raise ManagementError(401, "not_authorised", "Not administrator user")
+        if args[0] not in alarms.RESOURCES:
+            raise not_found()
+        return args[0]
+
+    def _set_alarm(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        self.fixture.alarm(self._alarm_of(args))
+        return self._alarms(ctx, req, args)
+
+    def _clear_alarm(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        self.fixture.clear_alarm(self._alarm_of(args))
+        return self._alarms(ctx, req, args)
 
     def _publish(self, ctx: Context, req: Request, args: list[str]) -> Response:
         body = req.json()

@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 from pamqp.commands import Basic
 
 from amqpmock.clocks import AdjustableClock
-from amqpmock.fake import Broker
+from amqpmock.fake import Broker, alarms
 from amqpmock.fake.model import Message
 from amqpmock.hookspecs import PluginManager, get_plugin_manager
 from amqpmock.testing.inspection import ExchangeView, QueueView, Records, TrafficRecorder
@@ -111,6 +111,7 @@ class BrokerFixture:
             for stub in self.stubs:
                 stub.stop()
             self.server.broker.reset()
+            self.server.broker.unblock()  # alarms are the node's, not the test's
             self.recorder.clear()
 
         self.stubs.clear()
@@ -148,6 +149,26 @@ class BrokerFixture:
     def down(self) -> bool:
         """True while a restart keeps new connections out."""
         return bool(_restartable(self.server).down)
+
+    # --- resource alarms (amqpmock.fake.alarms) ------------------------------------
+
+    def alarm(self, resource: str = "memory") -> None:
+        """Raise RabbitMQ's ``"memory"`` or ``"disk"`` alarm: each connection that
+        publishes from now on is blocked (its socket is not read, its message waits) and,
+        if its client announced the ``connection.blocked`` capability, gets
+        Connection.Blocked ``low on memory`` / ``low on disk`` (``low on disk & memory``
+        with both); consuming connections keep working."""
+        self.server.call(lambda: alarms.set_alarm(self.server.broker, resource))
+
+    def clear_alarm(self, resource: str = "memory") -> None:
+        """End that alarm; once none is left, blocked connections get
+        Connection.Unblocked and what they published is routed."""
+        self.server.call(lambda: alarms.clear_alarm(self.server.broker, resource))
+
+    @property
+    def alarms(self) -> frozenset[str]:
+        """The resources in alarm now."""
+        return self.server.call(lambda: alarms.active(self.server.broker))
 
     def advance(self, seconds: float) -> None:
         """Let ``seconds`` pass for TTLs, expiry and delayed replies, without sleeping."""

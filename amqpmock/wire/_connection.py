@@ -26,7 +26,7 @@ from amqpmock.errors import (
     AMQPError,
     ConnectionError_,
 )
-from amqpmock.fake import Broker, CoreConnection
+from amqpmock.fake import Broker, CoreConnection, alarms
 from amqpmock.fake.commands import CloseTransport, Command, SendContent, SendMethod
 from amqpmock.wire._replytext import _ids, _unexpected_frame
 from amqpmock.wire._sasl import Challenge, SaslSession
@@ -118,6 +118,7 @@ class AMQPConnection:
         self._paused_by: str | None = None
         self._blocked_sent = False
         self._block_check_at: float | None = None
+        self._held: AssembledMethod | None = None  # the publish whose body was not read
         self.close_reason: str = ""
 
     # -- the adapter's side ----------------------------------------------------------
@@ -150,6 +151,17 @@ class AMQPConnection:
     def should_close(self) -> bool:
         """True once the transport must be closed (after writing ``data_to_send()``)."""
         return self.state is State.DONE
+
+    @property
+    def reading_paused(self) -> bool:
+        """True while a resource alarm keeps this connection's input unread."""
+        return self._paused_by is not None
+
+    @property
+    def blocking_state(self) -> str:
+        """``running``, ``blocking`` (an alarm is on) or ``blocked`` (it published
+        during one), as RabbitMQ's management API shows a connection."""
+        return alarms.connection_state(self.broker, blocked=self._paused_by is not None)
 
     def connection_lost(self, now: float) -> None:
         """The transport is gone (reset, or closed by us)."""
@@ -327,6 +339,13 @@ class AMQPConnection:
     def _dispatch(self, complete: AssembledMethod, now: float) -> None:
         core = self.core
         assert core is not None
+        reason = self.broker.blocked_reason
+        if reason and complete.body and isinstance(complete.method, Basic.Publish):
+            # RabbitMQ stops reading after the content header: the body, and with it
+            # the message, waits unread until the alarm is over
+            self._held = complete
+            self._pause_for_alarm(reason, now)
+            return
         core.handle(complete.channel, complete.method, complete.properties, complete.body)
         if self.state is not State.RUNNING:
             return  # the core found a connection error; its Close went out through the sink
@@ -519,6 +538,9 @@ class AMQPConnection:
         if self._blocked_sent and self.state is State.RUNNING:
             self._send_method(0, ConnectionMethods.Unblocked())
         self._blocked_sent = False
+        held, self._held = self._held, None
+        if held is not None and self.state is State.RUNNING:
+            self._dispatch(held, now)
         self._process(now)
 
     # -- closing ---------------------------------------------------------------------------
