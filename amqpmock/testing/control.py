@@ -30,6 +30,11 @@ vhosts it has permissions on, and may not reset (a reset deletes users).
                                              "delay": 2.5}
     GET    /amqpmock/stubs/ID               the stub and the calls it answered
     DELETE /amqpmock/stubs/ID
+    POST   /amqpmock/contract/examples/NAME publish the first example of the AsyncAPI
+           document's message (or channel) NAME on its channel's exchange and routing key
+    POST   /amqpmock/contract/declare       declare the document's exchanges, queues and
+                                            bindings
+           (the AsyncAPI document: see ``amqpmock.testing._control_contracts``)
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from amqpmock.management._api import API_TAGS, authenticate
 from amqpmock.management._context import property_table
 from amqpmock.management._errors import ManagementError, bad_request, not_found, require
 from amqpmock.management._views import json_value
+from amqpmock.testing import _control_contracts
 from amqpmock.testing.harness import BrokerFixture
 from amqpmock.testing.inspection import Record
 from amqpmock.testing.rpc import RPCCall, RPCStub
@@ -168,6 +174,7 @@ class ControlAPI:
         add("POST", "stubs", self._add_stub)
         add("GET", "stubs/*", self._stub)
         add("DELETE", "stubs/*", self._remove_stub)
+        _control_contracts.register(self)
 
     def handle(
         self,

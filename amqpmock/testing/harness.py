@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pamqp.commands import Basic
 
@@ -24,6 +24,9 @@ from amqpmock.hookspecs import PluginManager, get_plugin_manager
 from amqpmock.testing.inspection import ExchangeView, QueueView, Records, TrafficRecorder
 from amqpmock.testing.inspection import assert_published as _assert_published
 from amqpmock.testing.rpc import RPCStub
+
+if TYPE_CHECKING:  # the contracts extra: imported when a contract is used
+    from amqpmock.contracts import Example, Topology
 
 T = TypeVar("T")
 
@@ -215,9 +218,10 @@ class BrokerFixture:
 
     inject = publish
 
-    def declare_contract(self, document: str | os.PathLike[str] | None = None) -> None:
-        """Declare the document's exchanges, queues and bindings on the fake."""
-        from amqpmock.contracts import Contract, topology
+    def declare_contract(self, document: str | os.PathLike[str] | None = None) -> Topology:
+        """Declare the document's exchanges, queues and bindings on the fake; what was
+        declared."""
+        from amqpmock.contracts import Contract, declare_topology, topology
 
         target = document if document is not None else self.contract_path
         if target is None:
@@ -225,18 +229,13 @@ class BrokerFixture:
                 "declare_contract: no document (marker amqp_contract, ini amqp_asyncapi)"
             )
         wanted = topology(Contract.load(target))
-        for name, kw in wanted.exchanges.items():
-            self.declare_exchange(name, **kw)
-        for name, kw in wanted.queues.items():
-            self.declare_queue(name, **kw)
-        for queue, exchange, key, arguments in wanted.bindings:
-            self.bind_queue(queue, exchange, key, arguments=arguments or None)
+        self.call(lambda b: declare_topology(b, wanted))
+        return wanted
 
-    def publish_example(
-        self, name: str, document: str | os.PathLike[str] | None = None
-    ) -> list[str]:
-        """Publish the first ``examples`` entry of the document's message (or channel)
-        called name on its channel's exchange and routing key; the queues it reached."""
+    def example(self, name: str, document: str | os.PathLike[str] | None = None) -> Example:
+        """The first ``examples`` entry of the document's message (or channel) called
+        name, with its channel's exchange and routing key: what ``publish_example``
+        publishes."""
         from amqpmock.contracts import Contract, find_example
 
         target = document if document is not None else self.contract_path
@@ -244,13 +243,17 @@ class BrokerFixture:
             raise ValueError(
                 "publish_example: no document (marker amqp_contract, ini amqp_asyncapi)"
             )
-        import json
+        return find_example(Contract.load(target), name)
 
-        example = find_example(Contract.load(target), name)
-        body = example.payload
-        if not isinstance(body, dict | list | str | bytes):
-            body = b"" if body is None else json.dumps(body)
-        return self.publish(example.exchange, example.routing_key, body, headers=example.headers)
+    def publish_example(
+        self, name: str, document: str | os.PathLike[str] | None = None
+    ) -> list[str]:
+        """Publish the first ``examples`` entry of the document's message (or channel)
+        called name on its channel's exchange and routing key; the queues it reached."""
+        example = self.example(name, document)
+        return self.publish(
+            example.exchange, example.routing_key, example.body, headers=example.headers
+        )
 
     # --- RPC stubs -------------------------------------------------------------------
 
