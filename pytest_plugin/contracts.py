@@ -110,6 +110,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     try:
         result = yield
     except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise  # the session stops: nothing to add
         # a test that failed on its own keeps its own failure: a document that cannot
         # be read is a note under it, and its publishes are not checked
         try:
