@@ -19,6 +19,10 @@ vhosts it has permissions on, and may not reset (a reset deletes users).
     POST   /amqpmock/alarms/memory|disk     raise a resource alarm (publishers blocked)
     DELETE /amqpmock/alarms/memory|disk     clear it
     GET    /amqpmock/alarms                 {"alarms": ["memory", ...]}
+    POST   /amqpmock/faults                 {"kind": "timeout" | "reset_peer" | "latency",
+                                             "connection": NAME or "host:port", "for": 5,
+                                             "latency": 0.2, "jitter": 0} (kind required)
+    DELETE /amqpmock/faults                 end every network fault
     POST   /amqpmock/publish                {"exchange": "", "routing_key": "q",
                                              "body": "text" | {...}, "properties": {...}}
     GET    /amqpmock/records/EVENT          ?exchange=&routing_key=&queue=
@@ -126,6 +130,10 @@ def _call_data(call: RPCCall) -> dict[str, Any]:
     }
 
 
+def _seconds(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and value >= 0
+
+
 class OnLoop:
     """A server seen from its own loop (``amqpmock serve``): the fixture's calls run
     inline, as they do when the HTTP handler is already on the server's thread."""
@@ -168,6 +176,8 @@ class ControlAPI:
         add("GET", "alarms", self._alarms)
         add("POST", "alarms/*", self._set_alarm)
         add("DELETE", "alarms/*", self._clear_alarm)
+        add("POST", "faults", self._add_fault)
+        add("DELETE", "faults", self._clear_faults)
         add("POST", "publish", self._publish)
         add("GET", "records/*", self._records)
         add("GET", "queues/*/messages", self._messages)
@@ -257,6 +267,42 @@ class ControlAPI:
     def _clear_alarm(self, ctx: Context, req: Request, args: list[str]) -> Response:
         self.fixture.clear_alarm(self._alarm_of(args))
         return self._alarms(ctx, req, args)
+
+    def _add_fault(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        if self.visible is not None:  # it cuts every user's connections
+            raise ManagementError(401, "not_authorised", "Not administrator user")
+        body = req.json()
+        fields = ("kind", "connection", "for", "latency", "jitter")
+        unknown = sorted(set(body) - set(fields))
+        if unknown:
+            raise bad_request(
+                f"unknown field(s) {', '.join(unknown)}: expected {', '.join(fields)}"
+            )
+        require(body, ("kind",))
+        for_ = body.get("for")
+        if for_ is not None and not _seconds(for_):
+            raise bad_request("for: a number of seconds, 0 or more, or null")
+        for name in ("latency", "jitter"):
+            if not _seconds(body.get(name, 0)):
+                raise bad_request(f"{name}: a number of seconds, 0 or more")
+        connection = body.get("connection")
+        try:
+            hit = self.fixture.fault(
+                str(body["kind"]),
+                None if connection is None else str(connection),
+                None if for_ is None else float(for_),
+                latency=float(body.get("latency", 0)),
+                jitter=float(body.get("jitter", 0)),
+            )
+        except ValueError as exc:
+            raise bad_request(str(exc)) from None
+        return Response(200, {"connections": hit})
+
+    def _clear_faults(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        if self.visible is not None:
+            raise ManagementError(401, "not_authorised", "Not administrator user")
+        self.fixture.clear_faults()
+        return Response(204)
 
     def _publish(self, ctx: Context, req: Request, args: list[str]) -> Response:
         body = req.json()

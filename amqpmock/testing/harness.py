@@ -24,6 +24,8 @@ from amqpmock.hookspecs import PluginManager, get_plugin_manager
 from amqpmock.testing.inspection import ExchangeView, QueueView, Records, TrafficRecorder
 from amqpmock.testing.inspection import assert_published as _assert_published
 from amqpmock.testing.rpc import RPCStub
+from amqpmock.wire import faults
+from amqpmock.wire.server import AMQPServer
 
 if TYPE_CHECKING:  # the contracts extra: imported when a contract is used
     from amqpmock.contracts import Example, Topology
@@ -53,6 +55,14 @@ def _restartable(server: ServerLike) -> Restartable:
     if not all(hasattr(server, name) for name in ("restart", "come_up", "down")):
         raise TypeError(f"{type(server).__name__} has no listener to restart")
     return server  # type: ignore[return-value]
+
+
+def _amqp_server(server: ServerLike) -> AMQPServer:
+    """The asyncio server behind a ``ServerThread`` (or the control API's ``OnLoop``)."""
+    inner = getattr(server, "server", None) or getattr(server, "_server", None)
+    if not isinstance(inner, AMQPServer):
+        raise TypeError(f"{type(server).__name__} has no connections to fault")
+    return inner
 
 
 class BrokerFixture:
@@ -111,6 +121,9 @@ class BrokerFixture:
 
     def reset(self) -> None:
         def do_reset() -> None:
+            inner = _amqp_server(self.server) if hasattr(self.server, "down") else None
+            if inner is not None:  # the connections a fault holds go with the rest
+                faults.clear(inner)
             for stub in self.stubs:
                 stub.stop()
             self.server.broker.reset()
@@ -152,6 +165,36 @@ class BrokerFixture:
     def down(self) -> bool:
         """True while a restart keeps new connections out."""
         return bool(_restartable(self.server).down)
+
+    # --- network faults (amqpmock.wire.faults) -----------------------------------
+
+    def fault(
+        self,
+        kind: str,
+        connection: str | None = None,
+        for_: float | None = None,
+        *,
+        latency: float = 0.0,
+        jitter: float = 0.0,
+    ) -> int:
+        """A network fault on the client connections open now, in Toxiproxy's words:
+        ``"timeout"`` (nothing read, nothing written: the client's heartbeat check
+        fires, and the broker closes it after two missed heartbeats as RabbitMQ does,
+        unseen by the client), ``"reset_peer"`` (TCP RST now, no Close) or
+        ``"latency"`` (the broker's bytes arrive ``latency`` s, plus up to ``jitter``,
+        later). ``connection``: only the one with that ``connection_name`` client
+        property or peer ``host:port``. Lasts ``for_`` seconds or until
+        ``clear_faults()``. Returns how many connections it hit; new connections are
+        not affected."""
+        server = _amqp_server(self.server)
+        return self.server.call(
+            lambda: faults.add(server, kind, connection, for_, latency=latency, jitter=jitter)
+        )
+
+    def clear_faults(self) -> None:
+        """End every network fault now: what waited is delivered."""
+        server = _amqp_server(self.server)
+        self.server.call(lambda: faults.clear(server))
 
     # --- resource alarms (amqpmock.fake.alarms) ------------------------------------
 

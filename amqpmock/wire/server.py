@@ -38,6 +38,7 @@ from urllib.parse import quote
 from amqpmock.fake import Broker
 from amqpmock.fake.clock import VirtualClock
 from amqpmock.wire import _outage
+from amqpmock.wire.faults import LinkFault
 from amqpmock.wire.loopthread import LoopThread
 from amqpmock.wire.protocol import AMQPConnection, ConnectionSettings, Switchboard
 
@@ -280,6 +281,9 @@ class AMQPServer:
                 link = self._links.get(conn)
                 if link is None:
                     continue
+                if link.fault is not None:  # a network fault (amqpmock.wire.faults)
+                    link.fault.send(data, conn.should_close)
+                    continue
                 transport = link.transport
                 if transport.is_closing():
                     continue
@@ -368,6 +372,7 @@ class _Link(asyncio.Protocol):
         self._backlog = b""
         self._backlog_at = 0
         self._write_paused = False
+        self.fault: LinkFault | None = None  # a network fault (amqpmock.wire.faults)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # a stream transport (uvloop's are not asyncio.Transport subclasses)
@@ -403,7 +408,7 @@ class _Link(asyncio.Protocol):
                 self._quickack = None
 
     def data_received(self, data: bytes) -> None:
-        if self.conn is None:
+        if self.conn is None or (self.fault is not None and self.fault.received(data)):
             return
         self._ack_now()
         self.server.octets_in += len(data)

@@ -1,0 +1,168 @@
+"""Network faults on a server's client connections, in Toxiproxy's vocabulary.
+
+- ``timeout``: the network stalls. Nothing the client sends is read, nothing the
+  broker sends reaches it (it waits, as TCP keeps what it cannot deliver). The client's
+  heartbeat check fires; the broker stops hearing the client's heartbeats and, after
+  two heartbeat intervals, closes the connection as RabbitMQ does (no Close frame,
+  "missed heartbeats from client"), but the client cannot see that close either: the
+  socket stays a black hole until the fault ends (then what waited is delivered and
+  read, and a connection the broker gave up is closed) or the client goes.
+- ``reset_peer``: the connection is reset at once (TCP RST, no Connection.Close); the
+  broker sees a client that vanished.
+- ``latency``: what the broker sends reaches the client ``latency`` seconds later
+  (plus up to ``jitter``; order kept), Toxiproxy's default downstream direction.
+
+A fault holds the connections open when it is added (not later ones: a client that
+reconnects gets a healthy connection), for ``for_`` seconds of wall time or until
+cleared. Everything here runs on the server's loop; the server calls ``received`` and
+``send`` of a connection's fault instead of handling or writing the bytes itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import struct
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from amqpmock.wire.server import AMQPServer, _Link
+
+KINDS = ("timeout", "reset_peer", "latency")
+
+
+class LinkFault:
+    """One fault on one connection (``_Link``)."""
+
+    def __init__(self, link: _Link, kind: str, latency: float = 0.0, jitter: float = 0.0) -> None:
+        self.link = link
+        self.kind = kind
+        self.latency = latency
+        self.jitter = jitter
+        self._input: list[bytes] = []  # read but held (timeout)
+        self._output: list[bytes] = []  # to send when the stall ends (timeout)
+        self._close = False
+        self._last_at = 0.0  # when the last delayed write goes out (latency)
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start(self, for_: float | None) -> None:
+        if self.kind == "timeout":
+            self.link.transport.pause_reading()
+        if for_ is not None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(for_, self.clear)
+
+    def received(self, data: bytes) -> bool:
+        """Bytes from the client; True when the fault keeps them from the broker."""
+        if self.kind == "timeout":
+            self._input.append(data)
+            return True
+        return False
+
+    def send(self, data: bytes, close: bool) -> None:
+        """What the broker writes (and whether it closes the connection after)."""
+        transport = self.link.transport
+        if transport.is_closing():
+            return
+        if self.kind == "timeout":
+            if data:
+                self._output.append(data)
+            self._close = self._close or close
+            return
+        # latency: later, in order
+        loop = asyncio.get_running_loop()
+        at = max(self._last_at, loop.time() + self.latency + random.uniform(0, self.jitter))
+        self._last_at = at
+        loop.call_at(at, _write, self.link, data, close)
+
+    def clear(self) -> None:
+        """The fault ends: what waited goes through, reading resumes."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        link = self.link
+        if link.fault is not self:
+            return
+        link.fault = None
+        transport = link.transport
+        if transport.is_closing():
+            return
+        held, self._input = self._input, []
+        output, self._output = self._output, []
+        if output:
+            transport.write(b"".join(output))
+        if self._close:
+            transport.close()
+            return
+        if self.kind == "timeout":
+            transport.resume_reading()
+        if held:
+            link.data_received(b"".join(held))
+
+
+def _write(link: _Link, data: bytes, close: bool) -> None:
+    transport = link.transport
+    if transport.is_closing():
+        return
+    if data:
+        transport.write(data)
+    if close:
+        transport.close()
+
+
+def _matches(link: _Link, connection: str | None) -> bool:
+    if connection is None:
+        return True
+    conn = link.conn
+    name = conn.client_properties.get("connection_name") if conn is not None else None
+    return connection in (link.peer, name)
+
+
+def reset(link: _Link) -> None:
+    """A TCP RST: linger 0, then close."""
+    sock = link.transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    link.transport.abort()
+
+
+def add(
+    server: AMQPServer,
+    kind: str,
+    connection: str | None = None,
+    for_: float | None = None,
+    *,
+    latency: float = 0.0,
+    jitter: float = 0.0,
+) -> int:
+    """Put ``kind`` on the connections open now (``connection``: only the one whose
+    client-provided ``connection_name`` or peer ``host:port`` it is); how many."""
+    if kind not in KINDS:
+        raise ValueError(f"fault: {kind!r} is not one of {', '.join(KINDS)}")
+    if for_ is not None and for_ < 0:
+        raise ValueError("fault: for_ is a number of seconds, 0 or more")
+    links = [
+        link
+        for link in list(server._links.values())
+        if _matches(link, connection) and not link.transport.is_closing()
+    ]
+    for link in links:
+        if kind == "reset_peer":
+            reset(link)
+            continue
+        if link.fault is not None:
+            link.fault.clear()
+        fault = LinkFault(link, kind, latency, jitter)
+        link.fault = fault
+        fault.start(for_)
+    return len(links)
+
+
+def clear(server: AMQPServer) -> None:
+    """End every fault now."""
+    for link in list(server._links.values()):
+        if link.fault is not None:
+            link.fault.clear()
