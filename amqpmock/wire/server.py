@@ -40,7 +40,12 @@ from amqpmock.fake.clock import VirtualClock
 from amqpmock.wire import _outage
 from amqpmock.wire.faults import LinkFault
 from amqpmock.wire.loopthread import LoopThread
-from amqpmock.wire.protocol import AMQPConnection, ConnectionSettings, Switchboard
+from amqpmock.wire.protocol import (
+    BLOCKED_POLL_INTERVAL,
+    AMQPConnection,
+    ConnectionSettings,
+    Switchboard,
+)
 
 __all__ = ["AMQPServer", "MonotonicClock", "ServerThread"]
 
@@ -373,6 +378,7 @@ class _Link(asyncio.Protocol):
         self._backlog_at = 0
         self._write_paused = False
         self.fault: LinkFault | None = None  # a network fault (amqpmock.wire.faults)
+        self._alarm_poll = False  # waiting for a resource alarm to end
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # a stream transport (uvloop's are not asyncio.Transport subclasses)
@@ -434,7 +440,7 @@ class _Link(asyncio.Protocol):
             asyncio.get_running_loop().call_soon(self._handle_slice)
         else:
             self._backlog, self._backlog_at = b"", 0
-            if not self.transport.is_closing():
+            if not self.transport.is_closing() and not self._alarm_poll:
                 self.transport.resume_reading()
         self._handle(piece)
 
@@ -452,6 +458,22 @@ class _Link(asyncio.Protocol):
             self.transport.abort()
         finally:
             server._flush()
+        if conn.reading_paused and not self._alarm_poll:
+            self._read_after_alarm()
+
+    def _read_after_alarm(self) -> None:
+        """A resource alarm blocks this connection (amqpmock.fake.alarms): its socket is
+        not read, as RabbitMQ's is not, until the protocol reads again."""
+        conn = self.conn
+        self._alarm_poll = False
+        if conn is None or self.transport.is_closing():
+            return
+        if conn.reading_paused:
+            self.transport.pause_reading()
+            self._alarm_poll = True
+            asyncio.get_running_loop().call_later(BLOCKED_POLL_INTERVAL, self._read_after_alarm)
+        elif not self._write_paused and not self._backlog:
+            self.transport.resume_reading()
 
     def eof_received(self) -> bool:
         if self._backlog:  # what came before the end is handled first
@@ -492,7 +514,7 @@ class _Link(asyncio.Protocol):
             return
         if self._backlog:
             asyncio.get_running_loop().call_soon(self._handle_slice)  # then reads again
-        else:
+        elif not self._alarm_poll:
             self.transport.resume_reading()
         if self.conn is not None:
             self.conn.set_writable(True)  # what it delivers wakes the writer as any output

@@ -191,3 +191,38 @@ def test_the_next_test_starts_without_the_alarm(amqp_broker: BrokerFixture) -> N
     assert amqp_broker.alarms == frozenset()
     with pytest.raises(ValueError, match="'cpu' is not one of memory, disk"):
         amqp_broker.alarm("cpu")
+
+
+def test_a_blocked_publishers_socket_is_not_read(amqp_broker: BrokerFixture) -> None:
+    """RabbitMQ stops reading a blocked connection: what it sends after the publish
+    stays in the kernel's buffers (the client's writes stall), not in the broker."""
+    amqp_broker.declare_queue("big")
+    server = amqp_broker.server.server  # type: ignore[attr-defined]
+    body = b"x" * 1_000_000
+
+    async def main() -> tuple[int, int]:
+        connection = await aio_pika.connect(amqp_broker.url)
+        channel = await connection.channel(publisher_confirms=False)
+        amqp_broker.alarm("memory")
+        before = amqp_broker.call(lambda b: server.octets_in)
+
+        async def flood() -> None:
+            for _ in range(40):
+                await channel.default_exchange.publish(aio_pika.Message(body), "big")
+
+        task = asyncio.ensure_future(flood())
+        await asyncio.sleep(1.0)
+        during = amqp_broker.call(lambda b: server.octets_in) - before
+        amqp_broker.clear_alarm("memory")
+        await asyncio.wait_for(task, 20)
+        deadline = time.monotonic() + 10
+        while len(amqp_broker.messages("big")) < 40 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        after = amqp_broker.call(lambda b: server.octets_in) - before
+        await connection.close()
+        return during, after
+
+    during, after = asyncio.run(main())
+    assert during < 8_000_000, during  # 40 MB were written; the rest waits in TCP
+    assert after >= 40_000_000
+    assert len(amqp_broker.messages("big")) == 40
