@@ -81,9 +81,14 @@ def deliver(b: Broker, consumer: Consumer, entry: Entry) -> None:
             message.body,
         )
     )
-    if b.tapes:
-        queue_name, redelivered = consumer.queue.name, entry.redelivered
-        b._tape(("delivered", message, queue_name, consumer.tag, tag, redelivered, ch.conn, ch.id))
+    appends = b._tape_appends
+    if appends:  # Broker._tape, inline: a delivery is the busiest event
+        event = ("delivered", message, consumer.queue, consumer, tag, entry.redelivered, ch)
+        for append in appends:
+            append(event)
+        b._tape_bytes += len(message.body)
+        if b._tape_bytes > b._tape_budget:
+            b._trim_tapes()
     if b.listeners:
         b._emit(
             "delivered",
@@ -320,7 +325,7 @@ def basic_get(b: Broker, ch: Channel, m: Basic.Get, p: Any, body: bytes) -> None
         )
     )
     if b.tapes:
-        b._tape(("delivered", message, queue.name, None, tag, entry.redelivered, conn, ch.id))
+        b._tape(("delivered", message, queue, None, tag, entry.redelivered, ch))
     b._emit(
         "delivered",
         queue=queue,

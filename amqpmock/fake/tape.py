@@ -10,7 +10,9 @@ entry is a tuple of references, and records are made from it only when asked for
 Entries (``conn`` is the ``CoreConnection``, ``channel`` its channel number):
 
     ("published", message, queues, conn, channel)          queues: the Queue objects
-    ("delivered", message, queue_name, consumer_tag, delivery_tag, redelivered, conn, channel)
+    ("delivered", message, queue, consumer, delivery_tag, redelivered, channel)
+        queue: the Queue, consumer: the Consumer (None for a Basic.Get), channel: the
+        Channel (its ``conn`` and ``id``)
     ("acked", message, queue_name, delivery_tag)
     ("nacked", message, queue_name, delivery_tag, requeue)
     ("returned", message, conn)

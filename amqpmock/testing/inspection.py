@@ -168,12 +168,12 @@ def record_of(entry: tuple[Any, ...]) -> Record:
     if event == "published":
         return Record("published", message, [q.name for q in entry[2]])
     if event == "delivered":
-        _, _, queue, consumer, tag, redelivered, _conn, _channel = entry
+        _, _, queue, consumer, tag, redelivered, _channel = entry
         return Record(
             "delivered",
             message,
-            queue=queue,
-            consumer=consumer,
+            queue=queue.name,
+            consumer=None if consumer is None else consumer.tag,
             delivery_tag=tag,
             redelivered=bool(redelivered),
         )

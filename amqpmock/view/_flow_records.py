@@ -66,9 +66,9 @@ class TrafficContext:
                 self._connection(conn)
                 self.publishers[message.id] = (conn.number, int(channel or 0))
             elif event == "delivered":
-                conn = entry[6]
+                conn = entry[6].conn
                 self._connection(conn)
-                self.receivers[(message.id, entry[2], int(entry[4] or 0))] = (conn.number, 0)
+                self.receivers[(message.id, entry[2].name, int(entry[4] or 0))] = (conn.number, 0)
             if broker is not None and message.exchange not in self.exchange_types:
                 for vhost in broker.vhosts.values():
                     exchange = vhost.exchanges.get(message.exchange)
