@@ -112,6 +112,11 @@ class AMQPConnection:
         self.heartbeat = 0
         self._last_received = now
         self._last_sent = now
+        # RabbitMQ's heartbeat receiver: a check every heartbeat interval from TuneOk on;
+        # the second check in a row that finds no byte received closes the connection
+        self._hb_check_at = 0.0
+        self._hb_seen = now  # _last_received at the previous check
+        self._hb_misses = 0
         self._handshake_deadline = now + self.settings.handshake_timeout
         self._close_deadline: float | None = None
         # A resource alarm pauses reading after a publish, as RabbitMQ does.
@@ -190,7 +195,7 @@ class AMQPConnection:
         if self.heartbeat and self.state in (State.OPENING, State.RUNNING, State.CLOSED):
             candidates.append(self._last_sent + self.heartbeat / 2)
             if self._paused_by is None:
-                candidates.append(self._last_received + 2 * self.heartbeat)
+                candidates.append(self._hb_check_at)
         return min(candidates) if candidates else None
 
     def handle_timeout(self, now: float) -> None:
@@ -206,7 +211,7 @@ class AMQPConnection:
             self._end("handshake timeout")
             return
         if self.heartbeat and self.state in (State.OPENING, State.RUNNING, State.CLOSED):
-            if self._paused_by is None and now >= self._last_received + 2 * self.heartbeat:
+            if self._paused_by is None and now >= self._hb_check_at and self._missed_twice(now):
                 # RabbitMQ sends nothing: "missed heartbeats from client", socket closed
                 self._end(f"missed heartbeats from client, timeout: {self.heartbeat}s")
                 return
@@ -214,6 +219,21 @@ class AMQPConnection:
                 self._write(encode_heartbeat())
         if self._block_check_at is not None and now >= self._block_check_at:
             self._check_unblocked(now)
+
+    def _missed_twice(self, now: float) -> bool:
+        """One heartbeat check: True at the second in a row with nothing received
+        (so a client falls silent for between two and three intervals before it goes,
+        as on RabbitMQ 3.10.8: tests/server/test_heartbeat_timeout.py)."""
+        self._hb_misses = 0 if self._last_received > self._hb_seen else self._hb_misses + 1
+        self._hb_seen = self._last_received
+        following = self._hb_check_at + self.heartbeat
+        self._hb_check_at = following if following > now else now + self.heartbeat
+        return self._hb_misses >= 2
+
+    def _restart_heartbeat_checks(self, now: float) -> None:
+        self._hb_check_at = now + self.heartbeat
+        self._hb_seen = self._last_received
+        self._hb_misses = 0
 
     def force_close(self, now: float, text: str = SHUTDOWN_TEXT) -> None:
         """Close from the server side (320 CONNECTION_FORCED), as a broker shutdown does."""
@@ -441,10 +461,14 @@ class AMQPConnection:
         self._reader.frame_max = method.frame_max
         self.heartbeat = method.heartbeat
         self._last_received = self._last_sent = now
+        self._restart_heartbeat_checks(now)
         self._to(State.OPENING)
 
     def _on_open(self, method: ConnectionMethods.Open, now: float) -> None:
         assert self.user is not None
+        # the Open counts for the first heartbeat check even when it came in the same
+        # segment as TuneOk (RabbitMQ's receiver starts on TuneOk, then reads the Open)
+        self._hb_seen = float("-inf")
         self.vhost = method.virtual_host
         try:
             self.core = self.broker.open_connection(
@@ -535,6 +559,7 @@ class AMQPConnection:
         self._block_check_at = None
         self._paused_by = None
         self._last_received = now  # the heartbeat monitor was paused too
+        self._restart_heartbeat_checks(now)
         if self._blocked_sent and self.state is State.RUNNING:
             self._send_method(0, ConnectionMethods.Unblocked())
         self._blocked_sent = False

@@ -54,7 +54,7 @@ def test_pika_reports_missed_heartbeats_and_reconnects(amqp_broker: BrokerFixtur
     assert 2 <= took < 16, took
     # the broker, hearing nothing, closed it after two heartbeat intervals: the
     # unacked message is back, and the healthy connection was not touched
-    _wait(lambda: amqp_broker.connections() == 1, 6, healthy)
+    _wait(lambda: amqp_broker.connections() == 1, 7, healthy)
     assert amqp_broker.connections() == 1
     assert [m.body for m in amqp_broker.messages("jobs")] == [b"job"]
     # the client reconnects: a new connection is not faulted
@@ -70,10 +70,10 @@ def test_the_fake_closes_a_client_whose_heartbeats_stop(amqp_broker: BrokerFixtu
     Connection.Close (RabbitMQ: "missed heartbeats from client", socket closed)."""
     conn = pika.BlockingConnection(_params(amqp_broker.url, "quiet", heartbeat=2))
     conn.channel()
-    amqp_broker.fault("timeout", for_=5.0)
-    _wait(lambda: amqp_broker.connections() == 0, 6)
+    amqp_broker.fault("timeout", for_=8.0)
+    _wait(lambda: amqp_broker.connections() == 0, 7.5)
     assert amqp_broker.connections() == 0, amqp_broker.call(lambda b: list(b.connections.values()))
-    time.sleep(1.0)  # the stall ends; the client sees the close now
+    time.sleep(1.5)  # the stall ends; the client sees the close now
     with pytest.raises((pe.StreamLostError, pe.AMQPHeartbeatTimeout)):
         for _ in range(100):
             conn.process_data_events(time_limit=0.05)
