@@ -226,3 +226,24 @@ def test_a_blocked_publishers_socket_is_not_read(amqp_broker: BrokerFixture) -> 
     assert during < 8_000_000, during  # 40 MB were written; the rest waits in TCP
     assert after >= 40_000_000
     assert len(amqp_broker.messages("big")) == 40
+
+
+def test_pika_blocked_connection_timeout_fires_during_an_alarm(
+    amqp_broker: BrokerFixture,
+) -> None:
+    """pika's own answer to a long alarm: blocked_connection_timeout closes the
+    connection it was told is blocked (so it only works with Connection.Blocked)."""
+    amqp_broker.declare_queue("work")
+    params = pika.URLParameters(amqp_broker.url)
+    params.blocked_connection_timeout = 1.0
+    conn = pika.BlockingConnection(params)
+    ch = conn.channel()
+    amqp_broker.alarm("disk")
+    ch.basic_publish("", "work", b"x")
+    began = time.monotonic()
+    with pytest.raises(pika.exceptions.ConnectionBlockedTimeout):
+        while time.monotonic() - began < 5:
+            conn.process_data_events(time_limit=0.05)
+    assert 1.0 <= time.monotonic() - began < 3
+    amqp_broker.clear_alarm("disk")
+    assert amqp_broker.messages("work") == []  # its body was never read: never routed
