@@ -21,7 +21,8 @@ vhosts it has permissions on, and may not reset (a reset deletes users).
     GET    /amqpmock/alarms                 {"alarms": ["memory", ...]}
     POST   /amqpmock/faults                 {"kind": "timeout" | "reset_peer" | "latency",
                                              "connection": NAME or "host:port", "for": 5,
-                                             "latency": 0.2, "jitter": 0} (kind required)
+                                             "latency": 0.2, "jitter": 0, "new": false}
+                                            (kind required; new: later connections too)
     DELETE /amqpmock/faults                 end every network fault
     POST   /amqpmock/publish                {"exchange": "", "routing_key": "q",
                                              "body": "text" | {...}, "properties": {...}}
@@ -272,7 +273,7 @@ class ControlAPI:
         if self.visible is not None:  # it cuts every user's connections
             raise ManagementError(401, "not_authorised", "Not administrator user")
         body = req.json()
-        fields = ("kind", "connection", "for", "latency", "jitter")
+        fields = ("kind", "connection", "for", "latency", "jitter", "new")
         unknown = sorted(set(body) - set(fields))
         if unknown:
             raise bad_request(
@@ -286,6 +287,9 @@ class ControlAPI:
             if not _seconds(body.get(name, 0)):
                 raise bad_request(f"{name}: a number of seconds, 0 or more")
         connection = body.get("connection")
+        new = body.get("new", False)
+        if not isinstance(new, bool):
+            raise bad_request("new: true or false")
         try:
             hit = self.fixture.fault(
                 str(body["kind"]),
@@ -293,6 +297,7 @@ class ControlAPI:
                 None if for_ is None else float(for_),
                 latency=float(body.get("latency", 0)),
                 jitter=float(body.get("jitter", 0)),
+                new=new,
             )
         except ValueError as exc:
             raise bad_request(str(exc)) from None

@@ -176,6 +176,7 @@ class BrokerFixture:
         *,
         latency: float = 0.0,
         jitter: float = 0.0,
+        new: bool = False,
     ) -> int:
         """A network fault on the client connections open now, in Toxiproxy's words:
         ``"timeout"`` (nothing read, nothing written: the client's heartbeat check
@@ -184,11 +185,14 @@ class BrokerFixture:
         ``"latency"`` (the broker's bytes arrive ``latency`` s, plus up to ``jitter``,
         later). ``connection``: only the one with that ``connection_name`` client
         property or peer ``host:port``. Lasts ``for_`` seconds or until
-        ``clear_faults()``. Returns how many connections it hit; new connections are
-        not affected."""
+        ``clear_faults()``. Returns how many connections it hit; connections made
+        later are not affected unless ``new`` (then those made while it lasts are,
+        from their first byte)."""
         server = _amqp_server(self.server)
         return self.server.call(
-            lambda: faults.add(server, kind, connection, for_, latency=latency, jitter=jitter)
+            lambda: faults.add(
+                server, kind, connection, for_, latency=latency, jitter=jitter, new=new
+            )
         )
 
     def clear_faults(self) -> None:

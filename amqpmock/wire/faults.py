@@ -13,9 +13,11 @@
   (plus up to ``jitter``; order kept), Toxiproxy's default downstream direction.
 
 A fault holds the connections open when it is added (not later ones: a client that
-reconnects gets a healthy connection), for ``for_`` seconds of wall time or until
-cleared. Everything here runs on the server's loop; the server calls ``received`` and
-``send`` of a connection's fault instead of handling or writing the bytes itself.
+reconnects gets a healthy connection) or, ``new=True``, the connections made while it
+lasts too (a node behind a broken network: connects stall, are reset or are slow), for
+``for_`` seconds of wall time or until cleared. Everything here runs on the server's
+loop; the server calls ``received`` and ``send`` of a connection's fault instead of
+handling or writing the bytes itself, and ``connected`` for each new connection.
 """
 
 from __future__ import annotations
@@ -25,12 +27,27 @@ import contextlib
 import random
 import socket
 import struct
+import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from amqpmock.wire.server import AMQPServer, _Link
 
 KINDS = ("timeout", "reset_peer", "latency")
+
+
+@dataclass(frozen=True)
+class _ForNew:
+    """A fault for the connections still to come (until ``until``, loop time)."""
+
+    kind: str
+    latency: float
+    jitter: float
+    until: float | None
+
+
+_FOR_NEW: weakref.WeakKeyDictionary[AMQPServer, _ForNew] = weakref.WeakKeyDictionary()
 
 
 class LinkFault:
@@ -137,32 +154,54 @@ def add(
     *,
     latency: float = 0.0,
     jitter: float = 0.0,
+    new: bool = False,
 ) -> int:
     """Put ``kind`` on the connections open now (``connection``: only the one whose
-    client-provided ``connection_name`` or peer ``host:port`` it is); how many."""
+    client-provided ``connection_name`` or peer ``host:port`` it is) and, ``new``, on
+    those made while it lasts; how many it hit now."""
     if kind not in KINDS:
         raise ValueError(f"fault: {kind!r} is not one of {', '.join(KINDS)}")
     if for_ is not None and for_ < 0:
         raise ValueError("fault: for_ is a number of seconds, 0 or more")
+    if new:
+        until = None if for_ is None else asyncio.get_running_loop().time() + for_
+        _FOR_NEW[server] = _ForNew(kind, latency, jitter, until)
     links = [
         link
         for link in list(server._links.values())
         if _matches(link, connection) and not link.transport.is_closing()
     ]
     for link in links:
-        if kind == "reset_peer":
-            reset(link)
-            continue
-        if link.fault is not None:
-            link.fault.clear()
-        fault = LinkFault(link, kind, latency, jitter)
-        link.fault = fault
-        fault.start(for_)
+        _put(link, kind, for_, latency, jitter)
     return len(links)
+
+
+def _put(link: _Link, kind: str, for_: float | None, latency: float, jitter: float) -> None:
+    if kind == "reset_peer":
+        reset(link)
+        return
+    if link.fault is not None:
+        link.fault.clear()
+    fault = LinkFault(link, kind, latency, jitter)
+    link.fault = fault
+    fault.start(for_)
+
+
+def connected(link: _Link) -> None:
+    """A new connection (the server calls this): a fault for new ones applies to it."""
+    rule = _FOR_NEW.get(link.server)
+    if rule is None:
+        return
+    left = None if rule.until is None else rule.until - asyncio.get_running_loop().time()
+    if left is not None and left <= 0:
+        del _FOR_NEW[link.server]
+        return
+    _put(link, rule.kind, left, rule.latency, rule.jitter)
 
 
 def clear(server: AMQPServer) -> None:
     """End every fault now."""
+    _FOR_NEW.pop(server, None)
     for link in list(server._links.values()):
         if link.fault is not None:
             link.fault.clear()

@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 from amqpmock.fake import Broker
 from amqpmock.fake.clock import VirtualClock
-from amqpmock.wire import _outage
+from amqpmock.wire import _outage, faults
 from amqpmock.wire.faults import LinkFault
 from amqpmock.wire.loopthread import LoopThread
 from amqpmock.wire.protocol import (
@@ -393,6 +393,7 @@ class _Link(asyncio.Protocol):
             return
         self.conn = server.switchboard.connect(time.monotonic(), self.peer)
         server._links[self.conn] = self
+        faults.connected(self)  # a network fault for new connections, if any
         server._reschedule()
         sock = transport.get_extra_info("socket")
         self._quickack = sock if _QUICKACK is not None and sock is not None else None

@@ -13,6 +13,7 @@ import aio_pika
 import pika
 import pika.exceptions as pe
 import pytest
+from pika.adapters.utils.connection_workflow import AMQPConnectorStackTimeout
 
 from amqpmock.testing.harness import BrokerFixture
 
@@ -166,12 +167,44 @@ def test_control_api_faults(amqp_broker: BrokerFixture, amqp_management_url: str
         ({"kind": "slicer"}, "fault: 'slicer' is not one of timeout, reset_peer, latency"),
         ({"kind": "timeout", "for": "2"}, "for: a number of seconds, 0 or more, or null"),
         ({"kind": "latency", "latency": -1}, "latency: a number of seconds, 0 or more"),
+        ({"kind": "timeout", "new": 1}, "new: true or false"),
         (
             {"kind": "timeout", "to": 1},
-            "unknown field(s) to: expected kind, connection, for, latency, jitter",
+            "unknown field(s) to: expected kind, connection, for, latency, jitter, new",
         ),
     ]:
         assert call(amqp_management_url, "POST", "/amqpmock/faults", bad) == (
             400,
             {"error": "bad_request", "reason": reason},
         )
+
+
+def test_a_fault_for_new_connections_holds_reconnects_until_it_ends(
+    amqp_broker: BrokerFixture,
+) -> None:
+    """new=True: a node behind a broken network. Connects are reset while it lasts;
+    once it is over (for_), the client gets through."""
+    assert amqp_broker.fault("reset_peer", new=True, for_=1.5) == 0
+    began = time.monotonic()
+    with pytest.raises(pe.AMQPConnectionError):
+        pika.BlockingConnection(_params(amqp_broker.url, "early", heartbeat=0))
+    assert time.monotonic() - began < 1.0  # reset at once, not timed out
+    time.sleep(1.6)
+    conn = pika.BlockingConnection(_params(amqp_broker.url, "later", heartbeat=0))
+    conn.channel()
+    conn.close()
+
+
+def test_a_stall_for_new_connections_times_their_handshake_out(
+    amqp_broker: BrokerFixture, amqp_management_url: str
+) -> None:
+    body = {"kind": "timeout", "new": True}
+    assert call(amqp_management_url, "POST", "/amqpmock/faults", body) == (200, {"connections": 0})
+    params = _params(amqp_broker.url, "stalled", heartbeat=0)
+    params.socket_timeout = 0.5
+    params.stack_timeout = 1.0
+    with pytest.raises(AMQPConnectorStackTimeout, match="Timeout during AMQP handshake"):
+        pika.BlockingConnection(params)
+    assert call(amqp_management_url, "DELETE", "/amqpmock/faults") == (204, None)
+    conn = pika.BlockingConnection(_params(amqp_broker.url, "after", heartbeat=0))
+    conn.close()
