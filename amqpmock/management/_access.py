@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pamqp.commands import Basic, Queue
 
 from amqpmock.fake import NO_PASSWORD, passwords
+from amqpmock.fake import alarms as alarm_rules
 from amqpmock.fake.commands import SendContent, build
 from amqpmock.management import _values
 from amqpmock.management._api import Request, Response, Router
@@ -239,10 +240,23 @@ def delete_permission(ctx: Context, req: Request, args: list[str]) -> Response:
     return Response(204)
 
 
-def alarms(ctx: Context, req: Request, _: list[str]) -> Response:
-    if ctx.broker.blocked_reason is not None:
-        return Response(503, {"status": "failed", "reason": ctx.broker.blocked_reason})
-    return Response(200, {"status": "ok"})
+# the resources as RabbitMQ 3.10.8's health checks name them, in its order
+_ALARM_RESOURCES = (("disk", "disk space"), ("memory", "memory"))
+
+
+def alarms(ctx: Context, req: Request, _: list[str], *, where: str = "in the cluster") -> Response:
+    active = alarm_rules.active(ctx.broker)
+    if not active:
+        return Response(200, {"status": "ok"})
+    listed = [
+        {"node": ctx.node, "resource": name} for key, name in _ALARM_RESOURCES if key in active
+    ]
+    reason = f"There are alarms in effect {where}"
+    return Response(503, {"status": "failed", "reason": reason, "alarms": listed})
+
+
+def local_alarms(ctx: Context, req: Request, args: list[str]) -> Response:
+    return alarms(ctx, req, args, where="on the node")
 
 
 def aliveness(ctx: Context, req: Request, args: list[str]) -> Response:
@@ -277,4 +291,5 @@ def register(router: Router) -> None:
     router.add("PUT", "permissions/*/*", put_permission, admin=True)
     router.add("DELETE", "permissions/*/*", delete_permission, admin=True)
     router.add("GET", "health/checks/alarms", alarms)
+    router.add("GET", "health/checks/local-alarms", local_alarms)
     router.add("GET", "aliveness-test/*", aliveness)

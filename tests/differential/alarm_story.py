@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from base64 import b64encode
 from collections.abc import Callable
@@ -58,6 +59,18 @@ class Management:
             str(c["client_properties"].get("connection_name")): c["state"]
             for c in self.get("connections")
         }
+
+    def health(self) -> list[Any]:
+        """``/api/health/checks/alarms``: status, reason and the alarms' resources."""
+        request = urllib.request.Request(self.base + "health/checks/alarms")
+        request.add_header("Authorization", f"Basic {self.auth}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                status, body = answer.status, json.load(answer)
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, json.load(exc)
+        resources = [a["resource"] for a in body.get("alarms", [])]
+        return [status, body.get("reason"), resources]
 
     def node(self) -> dict[str, bool | None]:
         node = self.get("nodes")[0]
@@ -141,6 +154,7 @@ def story(
         lambda s: _all(s["states"], "blocking") and any(s["node"].values())
     )
 
+    out["health_on_alarm"] = management.health()
     consumer = clients["consumer"]
     got: list[str] = []
 
@@ -185,6 +199,7 @@ def story(
     out["after_clear"] = management.settled(
         lambda s: _all(s["states"], "running") and not any(s["node"].values())
     )
+    out["health_after_clear"] = management.health()
     for client in clients.values():
         client.conn.close()
     return out

@@ -64,6 +64,9 @@ def expected(kind: str) -> Observation:
         "work_after_clear": 4,
         "after_clear": {"node": no_alarm, "states": _states("running", "running")},
     }
+    resources = {"memory": ["memory"], "disk": ["disk space"]}.get(kind, ["disk space", "memory"])
+    out["health_on_alarm"] = [503, "There are alarms in effect in the cluster", resources]
+    out["health_after_clear"] = [200, None, []]
     if kind == "both":  # memory cleared first: still blocked, nothing said, nothing read
         out["told_after_first_clear"] = blocked | {"late": []}
         out["work_after_first_clear"] = 1
