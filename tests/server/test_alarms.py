@@ -247,3 +247,21 @@ def test_pika_blocked_connection_timeout_fires_during_an_alarm(
     assert 1.0 <= time.monotonic() - began < 3
     amqp_broker.clear_alarm("disk")
     assert amqp_broker.messages("work") == []  # its body was never read: never routed
+
+
+def test_the_local_alarms_health_check(
+    amqp_broker: BrokerFixture, amqp_management_url: str
+) -> None:
+    """As RabbitMQ 3.10.8 answered it (docs/rabbitmq-facts.md, Resource alarms)."""
+    path = "/api/health/checks/local-alarms"
+    assert call(amqp_management_url, "GET", path) == (200, {"status": "ok"})
+    amqp_broker.alarm("memory")
+    amqp_broker.alarm("disk")
+    status, body = call(amqp_management_url, "GET", path)
+    assert (status, body["status"], body["reason"]) == (
+        503,
+        "failed",
+        "There are alarms in effect on the node",
+    )
+    assert [a["resource"] for a in body["alarms"]] == ["disk space", "memory"]
+    assert all("@" in a["node"] for a in body["alarms"])
