@@ -184,6 +184,17 @@ _DELEGATED = (
         "run_diagram",
     ),
     (
+        "control",
+        "restart, alarm or cut a running amqpmock serve (its control API)",
+        "Send one request to a running amqpmock serve's control API (--http URL, as serve "
+        "prints it): restart (optionally down for a while, or as a crash), come-up, a "
+        "memory or disk alarm and its clearing, a network fault (timeout, reset_peer, "
+        "latency) and its clearing, reset. The answer is printed as JSON.",
+        "amqpmock._control_cli",
+        "add_control_arguments",
+        "run_control",
+    ),
+    (
         "asyncapi",
         "write the AsyncAPI 3.0 document of cassettes' traffic",
         "Make an AsyncAPI 3.0 document from one or more cassettes: the server, channels "
