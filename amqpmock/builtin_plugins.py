@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from amqpmock.cassette._redact import BuiltinRedactors
 from amqpmock.hookspecs import MessageDecoder, hookimpl
+
+if TYPE_CHECKING:
+    from amqpmock.hookspecs import Redactor, RPCConvention
 
 
 class BuiltinExchangeTypes:
@@ -32,10 +34,23 @@ class BuiltinDecoders:
         return {"application/json": json.loads, "text/plain": lambda b: b.decode("utf-8")}
 
 
-def _conventions() -> object:
-    from amqpmock.testing.rpc import BuiltinConventions
+# The conventions and redactors are imported when the hook is first called, not when
+# the plugins are registered: ``amqpmock serve`` registers them on its way to the first
+# connection, and the cassette side (PyYAML) and the RPC stubs are not on that way.
+class LazyConventions:
+    @hookimpl
+    def amqpmock_rpc_conventions(self) -> Sequence[RPCConvention]:
+        from amqpmock.testing.rpc import BuiltinConventions
 
-    return BuiltinConventions()
+        return BuiltinConventions().amqpmock_rpc_conventions()
+
+
+class LazyRedactors:
+    @hookimpl
+    def amqpmock_redactors(self) -> Sequence[Redactor]:
+        from amqpmock.cassette._redact import BuiltinRedactors
+
+        return BuiltinRedactors().amqpmock_redactors()
 
 
 class BuiltinMatchers:
@@ -49,7 +64,7 @@ class BuiltinMatchers:
 DEFAULT_PLUGINS: list[object] = [
     BuiltinExchangeTypes(),
     BuiltinDecoders(),
-    _conventions(),
-    BuiltinRedactors(),
+    LazyConventions(),
+    LazyRedactors(),
     BuiltinMatchers(),
 ]

@@ -215,7 +215,11 @@ def _delegate(module: str, runner: str) -> Command:
     return run
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``command`` (the one being run) the other delegated
+    commands get their name and help only, so their modules are not imported on the
+    way to running this one (``serve`` starts without the contracts', the recorder's
+    and the viewers' imports)."""
     parser = argparse.ArgumentParser(
         prog="amqpmock",
         description="A fake AMQP 0-9-1 broker with RabbitMQ's semantics, for tests.",
@@ -276,13 +280,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, help_, description, module, add_arguments, runner in _DELEGATED:
         sub = commands.add_parser(name, help=help_, description=description)
-        getattr(importlib.import_module(module), add_arguments)(sub)
+        if command is None or command == name:
+            getattr(importlib.import_module(module), add_arguments)(sub)
         sub.set_defaults(handler=_delegate(module, runner))
     return parser
 
 
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command named in ``argv`` when it is one of ours, else None (all of them:
+    a usage error or --help lists every command with its arguments)."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    known = {"serve", *(entry[0] for entry in _DELEGATED)}
+    return first if first in known and argv[0] == first else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(_command_of(argv)).parse_args(argv)
     handler: Command = args.handler
     return handler(args)
 
