@@ -42,6 +42,7 @@ import os
 import re
 import socket
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,7 @@ _OPTIONS = (
 # the test's reports by phase, for the cassette fixture's teardown (did the test fail?)
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 SESSION = pytest.StashKey["CassetteSession"]()
+CACHE = pytest.StashKey["CassetteCache"]()
 
 
 def addoption(parser: pytest.Parser) -> None:
@@ -297,13 +299,58 @@ def _recording(settings: CassetteSettings) -> bool:
     return True
 
 
+class CassetteCache:
+    """Parsed cassettes for replay, kept for the pytest session: tests that replay the
+    same file (a test repeated, parametrized over one recording) parse it once.
+
+    An entry is the file's identity when it was read (path, inode, mtime, size): a
+    cassette rewritten since (recorded again, atomically: a new inode) or edited is
+    read afresh. Replay reads a cassette and never changes it (the engine keeps its
+    state in a plan of its own), so one parsed cassette serves every test. Bounded: the
+    last ``SIZE`` files, none over ``MAX_BYTES`` (a long recording is not kept)."""
+
+    SIZE = 16
+    MAX_BYTES = 4 << 20
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[Path, tuple[tuple[int, int, int], Cassette]] = OrderedDict()
+        self.parsed = 0  # files read and parsed, for tests
+
+    def load(self, path: Path) -> Cassette:
+        try:
+            stat = path.stat()
+        except OSError:
+            return load_cassette(path)  # says why in the cassette's own words
+        key = path.absolute()
+        identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == identity:
+            self._entries.move_to_end(key)
+            return entry[1]
+        cassette = load_cassette(path)
+        self.parsed += 1
+        if stat.st_size <= self.MAX_BYTES:
+            self._entries[key] = (identity, cassette)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.SIZE:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.pop(key, None)
+        return cassette
+
+
 class CassetteSession:
     """One test's cassette: a URL for the client, and what to do at the end."""
 
     def __init__(
-        self, settings: CassetteSettings, broker: BrokerFixture, test: str | None = None
+        self,
+        settings: CassetteSettings,
+        broker: BrokerFixture,
+        test: str | None = None,
+        cache: CassetteCache | None = None,
     ) -> None:
         self.settings = settings
+        self.cache = cache
         self.broker = broker
         self.test = test  # the node id written into a recorded cassette
         self.recording = _recording(settings)
@@ -359,7 +406,9 @@ class CassetteSession:
         settings = self.settings
         failure = ""
         try:
-            cassette = load_cassette(settings.path)
+            cassette = (
+                self.cache.load(settings.path) if self.cache else load_cassette(settings.path)
+            )
         except CassetteError as exc:
             failure = str(exc)
             if not settings.path.exists():
@@ -659,7 +708,8 @@ def amqp_cassette(
     if settings is None:
         yield None
         return
-    session = CassetteSession(settings, amqp_broker, request.node.nodeid)
+    cache = request.config.stash.setdefault(CACHE, CassetteCache())
+    session = CassetteSession(settings, amqp_broker, request.node.nodeid, cache)
     request.node.stash[SESSION] = session
     yield session
     reports = request.node.stash.get(REPORTS, {})

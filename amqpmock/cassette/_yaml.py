@@ -71,6 +71,9 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
     return value
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+_MEMO_LENGTH = 64  # plain scalars up to this long have their resolved tag remembered
+_MEMO_SIZE = 4096  # ... this many of them per file: bounded whatever the cassette's size
 _MAP_TAGS = frozenset({None, "!", "tag:yaml.org,2002:map"})
 _SEQ_TAGS = frozenset({None, "!", "tag:yaml.org,2002:seq"})
 
@@ -91,6 +94,7 @@ def _load_from_events(text: str) -> Any:
         stack: list[tuple[dict[Any, Any] | list[Any], list[Any]]] = []  # (container, key)
         root: Any = None
         documents = 0
+        resolved: dict[str, str] = {}  # plain scalar -> its tag
 
         def add(value: Any) -> None:
             nonlocal root
@@ -112,11 +116,25 @@ def _load_from_events(text: str) -> Any:
                     "anchors and aliases are not allowed in a cassette", event.start_mark
                 )
             if isinstance(event, yaml.ScalarEvent):
+                value = event.value
                 tag = event.tag
                 if tag is None or tag == "!":
-                    tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+                    implicit = event.implicit
+                    if implicit[0] and len(value) <= _MEMO_LENGTH:
+                        # short plain scalars (keys, method names, flags) repeat all
+                        # over a cassette: PyYAML's regex resolver runs once for each
+                        tag = resolved.get(value)
+                        if tag is None:
+                            tag = loader.resolve(yaml.ScalarNode, value, implicit)
+                            if len(resolved) < _MEMO_SIZE:
+                                resolved[value] = tag
+                    else:
+                        tag = loader.resolve(yaml.ScalarNode, value, implicit)
+                if tag == _STR_TAG:
+                    add(value)  # what PyYAML's str constructor makes, without its node
+                    continue
                 mark: Any = event.start_mark  # the C parser's Mark type differs
-                node = yaml.ScalarNode(tag, event.value, mark, mark, event.style)
+                node = yaml.ScalarNode(tag, value, mark, mark, event.style)
                 constructor = loader.yaml_constructors.get(tag) or loader.yaml_constructors[None]
                 add(constructor(loader, node))
             elif isinstance(event, yaml.CollectionStartEvent):
