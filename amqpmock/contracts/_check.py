@@ -9,7 +9,14 @@ Rules this module keeps:
 - A channel matches a publish by its AMQP binding: ``is: routingKey`` with the
   exchange's name and the address as the routing key, ``is: queue`` for the default
   exchange; no binding means routing key = address. ``{param}`` in an address matches
-  any text. oslo.messaging's envelope is unwrapped before the payload is checked.
+  any text. A channel whose address is null (known at runtime: a reply channel) matches
+  a publish on the default exchange whose routing key is the ``reply_to`` of a publish
+  before it, or a direct reply-to key (``amq.rabbitmq.reply-to.*``). oslo.messaging's
+  envelope is unwrapped before the payload is checked.
+- Schemas are JSON Schema (draft 7; AsyncAPI's schema format too): a schema jsonschema
+  cannot use, or another ``schemaFormat`` (Avro, Protobuf), is a ``ContractError``
+  naming the message, not a failure of every publish. ``x-`` keys are extensions where
+  a keyword may stand, and names in ``properties`` (``x-source``) are kept.
 - Only local ``$ref`` (``#/...``) are followed; a document that cannot be read is a
   ``ContractError``.
 """
@@ -29,6 +36,14 @@ from amqpmock.contracts._errors import ContractError
 from amqpmock.contracts._payload import read_body
 
 __all__ = ["Contract", "Violation"]
+
+DIRECT_REPLY_PREFIX = "amq.rabbitmq.reply-to."
+# schemaFormat values whose schema is JSON Schema (AsyncAPI's is a superset of draft 7)
+JSON_SCHEMA_FORMATS = (
+    "application/schema+json",
+    "application/schema+yaml",
+    "application/vnd.aai.asyncapi",
+)
 
 
 @dataclass(frozen=True)
@@ -139,40 +154,80 @@ class Contract:
             out.append(
                 _Message(
                     message_id,
-                    self._schema(payload),
-                    self._schema(headers),
+                    self._schema(payload, f"message {message_id} payload"),
+                    self._schema(headers, f"message {message_id} headers"),
                 )
             )
         return out
 
-    def _schema(self, schema: Any) -> dict[str, Any] | None:
+    def _schema(self, schema: Any, where: str) -> dict[str, Any] | None:
         if not isinstance(schema, dict):
             return None
         schema = self._resolve(schema)
         if "schema" in schema and "schemaFormat" in schema:  # a 3.0 multi-format schema
+            fmt = str(schema["schemaFormat"])
+            if not fmt.startswith(JSON_SCHEMA_FORMATS):
+                raise ContractError(
+                    f"{self.source}: {where}: schemaFormat {fmt!r} is not JSON Schema "
+                    "(amqpmock checks JSON Schema and AsyncAPI schemas only)"
+                )
             schema = self._resolve(schema["schema"])
-        return _inline(schema, self._resolve) if isinstance(schema, dict) else None
+        if not isinstance(schema, dict):
+            return None
+        inlined: dict[str, Any] = _inline(schema, self._resolve)
+        from jsonschema import Draft7Validator
+        from jsonschema.exceptions import SchemaError
 
-    def matching(self, exchange: str, routing_key: str) -> list[str]:
-        """The ids of the channels a publish to exchange with routing_key is on."""
-        return [
-            c.id
-            for c in self.channels
-            if c.exchange == exchange and c.pattern.fullmatch(routing_key)
-        ]
+        try:
+            Draft7Validator.check_schema(inlined)
+        except SchemaError as exc:
+            pointer = "".join(f"/{p}" for p in exc.absolute_path)
+            raise ContractError(
+                f"{self.source}: {where}: not a JSON Schema at {pointer or '/'}: "
+                f"{' '.join(exc.message.split())[:200]}"
+            ) from None
+        return inlined
+
+    def _on(
+        self, exchange: str, routing_key: str, replies: frozenset[str] | set[str]
+    ) -> list[_Channel]:
+        out = []
+        for c in self.channels:
+            if c.exchange != exchange:
+                continue
+            if c.address is None:  # a reply channel: its address is given at runtime
+                if exchange == "" and (
+                    routing_key in replies or routing_key.startswith(DIRECT_REPLY_PREFIX)
+                ):
+                    out.append(c)
+            elif c.pattern.fullmatch(routing_key):
+                out.append(c)
+        return out
+
+    def matching(
+        self, exchange: str, routing_key: str, replies: frozenset[str] | set[str] = frozenset()
+    ) -> list[str]:
+        """The ids of the channels a publish to exchange with routing_key is on
+        (``replies``: the reply_to addresses of earlier publishes)."""
+        return [c.id for c in self._on(exchange, routing_key, replies)]
 
     def check(
-        self, exchange: str, routing_key: str, headers: dict[str, Any], body: bytes
+        self,
+        exchange: str,
+        routing_key: str,
+        headers: dict[str, Any],
+        body: bytes,
+        replies: frozenset[str] | set[str] = frozenset(),
     ) -> list[Violation]:
-        """What is wrong with one publish (nothing: an empty list)."""
+        """What is wrong with one publish (nothing: an empty list). ``replies``: the
+        reply_to addresses of the publishes before it (a null-address channel's)."""
         from amqpmock.contracts._payload import json_value
 
         where = f"exchange={exchange!r} routing_key={routing_key!r}"
-        channels = [
-            c for c in self.channels if c.exchange == exchange and c.pattern.fullmatch(routing_key)
-        ]
+        channels = self._on(exchange, routing_key, replies)
         if not channels:
-            return [Violation("unknown-channel", where, "", f"no channel of {self.source} has it")]
+            name = os.path.basename(self.source)
+            return [Violation("unknown-channel", where, "", f"no channel of {name} has it")]
         value = read_body(body).value
         plain_headers = json_value(headers)
         best: list[Violation] = []
@@ -196,11 +251,17 @@ def _validate(channel: str, message: _Message, value: Any, headers: Any) -> list
     ):
         if schema is None:
             continue
+        # one error per missing property of a `required`, in its order: the n-th error
+        # of one `required` names its n-th missing property
+        seen: dict[tuple[Any, ...], int] = {}
         for error in Draft7Validator(schema).iter_errors(instance):
             path = [str(p) for p in error.absolute_path]
             if error.validator == "required" and isinstance(error.validator_value, list):
                 have = error.instance if isinstance(error.instance, dict) else {}
-                path += [str(k) for k in error.validator_value if k not in have][:1]
+                missing = [str(k) for k in error.validator_value if k not in have]
+                key = (*error.absolute_path, "|", *error.absolute_schema_path)
+                n = seen[key] = seen.get(key, -1) + 1
+                path += missing[n : n + 1]
             pointer = prefix + "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in path)
             out.append(Violation(rule, channel, pointer, f"{error.message} ({error.validator})"))
     return out
@@ -213,15 +274,30 @@ def _address_pattern(address: str | None) -> re.Pattern[str]:
     return re.compile(".+".join(re.escape(p) for p in parts), re.S)
 
 
+# keywords whose value maps names (any text, ``x-source`` too) to schemas
+_NAMED_SCHEMAS = frozenset({"properties", "patternProperties", "definitions", "$defs"})
+# keywords whose value is data, not a schema: kept as written
+_DATA = frozenset({"const", "enum", "default", "examples", "example", "required"})
+
+
 def _inline(schema: Any, resolve: Any, depth: int = 0) -> Any:
-    """The schema with the document's local ``$ref`` replaced by what they name."""
+    """The schema with the document's local ``$ref`` replaced by what they name and
+    ``x-`` extensions left out (where a keyword may stand, not property names)."""
     if depth > 64:
         return schema
     schema = resolve(schema)
     if isinstance(schema, dict):
-        return {
-            k: _inline(v, resolve, depth + 1) for k, v in schema.items() if not k.startswith("x-")
-        }
+        out: dict[str, Any] = {}
+        for k, v in schema.items():
+            if k.startswith("x-"):
+                continue
+            if k in _DATA:
+                out[k] = v
+            elif k in _NAMED_SCHEMAS and isinstance(v, dict):
+                out[k] = {name: _inline(sub, resolve, depth + 1) for name, sub in v.items()}
+            else:
+                out[k] = _inline(v, resolve, depth + 1)
+        return out
     if isinstance(schema, list):
         return [_inline(v, resolve, depth + 1) for v in schema]
     return schema

@@ -19,8 +19,14 @@ class Coverage:
         self.exercised: set[str] = set()
 
     def record(self, published: Iterable[Any]) -> None:
+        replies: set[str] = set()  # as conformance checks them: reply channels' addresses
         for record in published:
-            self.exercised.update(self.contract.matching(record.exchange, record.routing_key))
+            self.exercised.update(
+                self.contract.matching(record.exchange, record.routing_key, replies)
+            )
+            reply_to = getattr(getattr(record, "properties", None), "reply_to", None)
+            if reply_to:
+                replies.add(str(reply_to))
 
     def never_exercised(self) -> list[str]:
         """One line per channel no publish was on (``id (address on exchange)``, then
@@ -30,7 +36,8 @@ class Coverage:
         for channel in self.contract.channels:
             if channel.id in self.exercised:
                 continue
-            line = f"{channel.id} (routing key {channel.address or '*'!r}"
+            key = repr(channel.address) if channel.address is not None else "given at runtime"
+            line = f"{channel.id} (routing key {key}"
             line += f" on exchange {channel.exchange!r})" if channel.exchange else ")"
             if sends.get(channel.id):
                 line += ": send operations " + ", ".join(sends[channel.id])
