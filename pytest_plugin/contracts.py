@@ -76,9 +76,10 @@ def contract_path(item: pytest.Item) -> Path | None:
     if marker is not None:
         if not marker.args:
             raise pytest.UsageError("amqp_contract needs the document's path")
-        return Path(item.path).parent / str(marker.args[0])
+        return (Path(item.path).parent / str(marker.args[0])).resolve()
     ini = str(item.config.getini("amqp_asyncapi") or "").strip()
-    return Path(item.config.rootpath, ini) if ini else None
+    # resolved: the ini's and a marker's names of one document are one document
+    return Path(item.config.rootpath, ini).resolve() if ini else None
 
 
 _CONTRACTS = pytest.StashKey[dict[Path, Any]]()
@@ -115,12 +116,12 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         # a test that failed on its own keeps its own failure: a document that cannot
         # be read is a note under it, and its publishes are not checked
         try:
-            _record(item.config, path, broker.published)
+            _record(item.config, path, broker.published, broker.delivered)
         except pytest.UsageError as problem:
             exc.add_note(f"amqpmock contract: {problem}")
         raise
     published = broker.published
-    contract = _record(item.config, path, published)
+    contract = _record(item.config, path, published, broker.delivered)
     from amqpmock.contracts import conformance_failure
 
     failure = conformance_failure(contract, published)
@@ -130,10 +131,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     return result
 
 
-def _record(config: pytest.Config, path: Path, published: Any) -> Any:
-    """The document at path, with the test's publishes counted as exercising it."""
+def _record(config: pytest.Config, path: Path, published: Any, delivered: Any = ()) -> Any:
+    """The document at path, with the test's publishes and deliveries counted as
+    exercising it."""
     contract = _contract(config, path)
-    config.stash[_COVERAGE][path].record(published)
+    coverage = config.stash[_COVERAGE][path]
+    coverage.record(published)
+    coverage.record_deliveries(delivered)
     return contract
 
 

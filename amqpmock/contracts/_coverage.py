@@ -1,5 +1,6 @@
-"""Which of a document's channels a test session's publishes exercised, and the lines
-of a report of those never exercised (with their send operations)."""
+"""Which of a document's channels a test session's publishes and deliveries
+exercised, and the lines of a report of those never exercised (with their send
+operations)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,15 @@ class Coverage:
             reply_to = getattr(getattr(record, "properties", None), "reply_to", None)
             if reply_to:
                 replies.add(str(reply_to))
+
+    def record_deliveries(self, delivered: Iterable[Any]) -> None:
+        """Deliveries exercise their queue's channel (``is: queue``, or the queue's
+        name on the default exchange) and the channel their message was published on."""
+        for record in delivered:
+            queue = getattr(record, "queue", None)
+            if queue:
+                self.exercised.update(self.contract.matching("", str(queue)))
+            self.exercised.update(self.contract.matching(record.exchange, record.routing_key))
 
     def never_exercised(self) -> list[str]:
         """One line per channel no publish was on (``id (address on exchange)``, then
