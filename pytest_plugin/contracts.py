@@ -65,8 +65,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "amqp_contract(path): check this test's publishes against the AsyncAPI document "
-        "at path (relative to the test's file)",
+        "amqp_contract(path, declare=False): check this test's publishes against the "
+        "AsyncAPI document at path (relative to the test's file); declare=True declares "
+        "its exchanges, queues and bindings on the fake before the test",
     )
 
 
@@ -76,6 +77,11 @@ def contract_path(item: pytest.Item) -> Path | None:
     if marker is not None:
         if not marker.args:
             raise pytest.UsageError("amqp_contract needs the document's path")
+        unknown = sorted(set(marker.kwargs) - {"declare"})
+        if unknown:
+            raise pytest.UsageError(
+                f"amqp_contract: unknown option(s) {', '.join(unknown)} (known: declare)"
+            )
         return (Path(item.path).parent / str(marker.args[0])).resolve()
     ini = str(item.config.getini("amqp_asyncapi") or "").strip()
     # resolved: the ini's and a marker's names of one document are one document

@@ -83,3 +83,19 @@ def test_accepted(amqp_broker):
     out = result.stdout.str()
     assert out.count(SECTION) == 1
     assert "  billing (routing key 'billing')" in out
+
+
+def test_a_misspelt_marker_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", shop=DOCUMENT)
+    pytester.makepyfile(
+        test_service="""
+import pytest
+
+@pytest.mark.amqp_contract("shop.yaml", declar=True)
+def test_it(amqp_broker):
+    pass
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*amqp_contract: unknown option(s) declar (known: declare)*"])
