@@ -74,6 +74,11 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
 _STR_TAG = "tag:yaml.org,2002:str"
 _MEMO_LENGTH = 64  # plain scalars up to this long have their resolved tag remembered
 _MEMO_SIZE = 4096  # ... this many of them per file: bounded whatever the cassette's size
+_ATOM_TAGS = frozenset(
+    {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"}
+    | {"tag:yaml.org,2002:null"}
+)
+_ATOMS = (int, float, bool, type(None))
 _MAP_TAGS = frozenset({None, "!", "tag:yaml.org,2002:map"})
 _SEQ_TAGS = frozenset({None, "!", "tag:yaml.org,2002:seq"})
 
@@ -95,6 +100,7 @@ def _load_from_events(text: str) -> Any:
         root: Any = None
         documents = 0
         resolved: dict[str, str] = {}  # plain scalar -> its tag
+        atoms: dict[tuple[str, str], Any] = {}  # (tag, plain scalar) -> int, float, bool, None
 
         def add(value: Any) -> None:
             nonlocal root
@@ -133,10 +139,22 @@ def _load_from_events(text: str) -> Any:
                 if tag == _STR_TAG:
                     add(value)  # what PyYAML's str constructor makes, without its node
                     continue
+                if tag in _ATOM_TAGS and (tag, value) in atoms:
+                    add(atoms[tag, value])  # an int, float, bool or null seen before
+                    continue
                 mark: Any = event.start_mark  # the C parser's Mark type differs
                 node = yaml.ScalarNode(tag, value, mark, mark, event.style)
                 constructor = loader.yaml_constructors.get(tag) or loader.yaml_constructors[None]
-                add(constructor(loader, node))
+                built = constructor(loader, node)
+                if (
+                    tag in _ATOM_TAGS
+                    and type(built) in _ATOMS
+                    and event.implicit[0]
+                    and len(value) <= _MEMO_LENGTH
+                    and len(atoms) < _MEMO_SIZE
+                ):
+                    atoms[tag, value] = built  # immutable: one object serves every repeat
+                add(built)
             elif isinstance(event, yaml.CollectionStartEvent):
                 is_map = isinstance(event, yaml.MappingStartEvent)
                 if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
