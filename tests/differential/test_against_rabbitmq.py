@@ -16,6 +16,7 @@ from routing_cases import ROUTING_CASES
 from amqpmock.testing.harness import BrokerFixture
 from amqpmock.testing.rabbitmq import RabbitMQNode
 
+from .compare import assert_equal
 from .scenarios import SCENARIOS, Scenario
 
 
@@ -43,30 +44,11 @@ def amqp_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
-def _diff(expected: object, observed: object, path: str = "") -> list[str]:
-    """Readable list of differences between two JSON-like values."""
-    if isinstance(expected, dict) and isinstance(observed, dict):
-        out: list[str] = []
-        for key in sorted(set(expected) | set(observed), key=str):
-            if key not in observed:
-                out.append(f"{path}/{key}: missing (expected {expected[key]!r})")
-            elif key not in expected:
-                out.append(f"{path}/{key}: unexpected {observed[key]!r}")
-            else:
-                out.extend(_diff(expected[key], observed[key], f"{path}/{key}"))
-        return out
-    if expected != observed:
-        where = path or "/"
-        return [f"{where}: expected {expected!r}\n{' ' * len(where)}  observed {observed!r}"]
-    return []
-
-
 @pytest.mark.parametrize("sc", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_scenario(sc: Scenario, amqp_url: str) -> None:
     observed = sc.observe(amqp_url)
     json.dumps(observed)  # observations must stay JSON-able
-    problems = _diff(sc.expected, observed)
-    assert not problems, f"{sc.name} differs:\n" + "\n".join(problems)
+    assert_equal(sc.expected, observed, sc.name)
 
 
 def test_routing_table_is_large_and_covers_every_exchange_type() -> None:

@@ -27,6 +27,7 @@ from amqpmock.testing.harness import BrokerFixture
 from amqpmock.testing.rabbitmq import RabbitMQNode
 
 from .alarm_story import Management, Observation, story
+from .compare import assert_equal
 
 KINDS = ("memory", "disk", "both")
 FIVE = ("consumer", "idle", "pub_cap", "pub_empty", "pub_nocap")
@@ -83,15 +84,6 @@ def alarm_node() -> Iterator[RabbitMQNode]:
         node.stop()
 
 
-def _diff(expected: Any, observed: Any, path: str = "") -> list[str]:
-    if isinstance(expected, dict) and isinstance(observed, dict):
-        out: list[str] = []
-        for key in sorted(set(expected) | set(observed)):
-            out.extend(_diff(expected.get(key), observed.get(key), f"{path}/{key}"))
-        return out
-    return [] if expected == observed else [f"{path}: expected {expected!r}, got {observed!r}"]
-
-
 def _resources(kind: str) -> tuple[str, ...]:
     return ("memory", "disk") if kind == "both" else (kind,)
 
@@ -101,8 +93,7 @@ def _check(kind: str, observed: Observation) -> None:
     if record:
         with open(record, "a") as out:
             out.write(json.dumps({kind: observed}, sort_keys=True) + "\n")
-    problems = _diff(expected(kind), observed)
-    assert not problems, "\n".join(problems)
+    assert_equal(expected(kind), observed)
 
 
 @pytest.mark.rabbitmq

@@ -15,13 +15,13 @@ auto-delete exchange whose only binding was to a transient queue stays.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from amqpmock.testing.harness import BrokerFixture
 from amqpmock.testing.rabbitmq import RabbitMQNode
 
+from .compare import assert_equal
 from .restart_story import Observation, await_stream, story
 
 EXPECTED: Observation = {
@@ -110,15 +110,6 @@ def restartable_node() -> Iterator[RabbitMQNode]:
         node.stop()
 
 
-def _diff(expected: Any, observed: Any, path: str = "") -> list[str]:
-    if isinstance(expected, dict) and isinstance(observed, dict):
-        out: list[str] = []
-        for key in sorted(set(expected) | set(observed)):
-            out.extend(_diff(expected.get(key), observed.get(key), f"{path}/{key}"))
-        return out
-    return [] if expected == observed else [f"{path}: expected {expected!r}, got {observed!r}"]
-
-
 @pytest.mark.rabbitmq
 def test_restart_on_rabbitmq(restartable_node: RabbitMQNode) -> None:
     node = restartable_node
@@ -128,11 +119,11 @@ def test_restart_on_rabbitmq(restartable_node: RabbitMQNode) -> None:
         await_stream(node.url)
 
     observed = story(node.url, node.stop_app, up)
-    assert not _diff(EXPECTED, observed), "\n".join(_diff(EXPECTED, observed))
+    assert_equal(EXPECTED, observed)
 
 
 def test_restart_on_the_fake(amqp_broker: BrokerFixture) -> None:
     observed = story(
         amqp_broker.url, lambda: amqp_broker.restart(down_for=None), amqp_broker.come_up
     )
-    assert not _diff(EXPECTED, observed), "\n".join(_diff(EXPECTED, observed))
+    assert_equal(EXPECTED, observed)
