@@ -289,9 +289,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def _command_of(argv: Sequence[str]) -> str | None:
     """The command named in ``argv`` when it is one of ours, else None (all of them:
     a usage error or --help lists every command with its arguments)."""
-    first = next((arg for arg in argv if not arg.startswith("-")), None)
     known = {"serve", *(entry[0] for entry in _DELEGATED)}
-    return first if first in known and argv[0] == first else None
+    return argv[0] if argv and argv[0] in known else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

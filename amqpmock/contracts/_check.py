@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ import yaml
 from amqpmock.contracts._errors import ContractError
 from amqpmock.contracts._payload import read_body
 
-__all__ = ["Contract", "Violation"]
+__all__ = ["Contract", "Violation", "with_replies"]
 
 DIRECT_REPLY_PREFIX = "amq.rabbitmq.reply-to."
 # schemaFormat values whose schema is JSON Schema (AsyncAPI's is a superset of draft 7)
@@ -239,6 +240,17 @@ class Contract:
                 if not best or len(found) < len(best):
                     best = found
         return best
+
+
+def with_replies(records: Iterable[Any]) -> Iterator[tuple[Any, frozenset[str]]]:
+    """Each publish record with the ``reply_to`` addresses of those before it: the
+    addresses a null-address (reply) channel takes."""
+    replies: frozenset[str] = frozenset()
+    for record in records:
+        yield record, replies
+        reply_to = getattr(getattr(record, "properties", None), "reply_to", None)
+        if reply_to:
+            replies = replies | {str(reply_to)}
 
 
 def _validate(channel: str, message: _Message, value: Any, headers: Any) -> list[Violation]:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from amqpmock.contracts._check import Contract
+from amqpmock.contracts._check import Contract, with_replies
 
 __all__ = ["conformance_failure", "violation_lines"]
 
@@ -16,15 +16,11 @@ def violation_lines(contract: Contract, published: Iterable[Any]) -> list[str]:
     """One line per violation of the records' publishes (``exchange``, ``routing_key``,
     ``headers``, ``body``), numbered from 1 in publish order."""
     lines = []
-    replies: set[str] = set()  # reply_to of the publishes so far: reply channels' addresses
-    for n, record in enumerate(published, 1):
+    for n, (record, replies) in enumerate(with_replies(published), 1):
         for violation in contract.check(
             record.exchange, record.routing_key, record.headers, record.body, replies
         ):
             lines.append(f"  publish #{n} {violation}")
-        reply_to = getattr(getattr(record, "properties", None), "reply_to", None)
-        if reply_to:
-            replies.add(str(reply_to))
     return lines
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from amqpmock.contracts._check import Contract
+from amqpmock.contracts._check import Contract, with_replies
 
 __all__ = ["Coverage"]
 
@@ -20,14 +20,10 @@ class Coverage:
         self.exercised: set[str] = set()
 
     def record(self, published: Iterable[Any]) -> None:
-        replies: set[str] = set()  # as conformance checks them: reply channels' addresses
-        for record in published:
+        for record, replies in with_replies(published):
             self.exercised.update(
                 self.contract.matching(record.exchange, record.routing_key, replies)
             )
-            reply_to = getattr(getattr(record, "properties", None), "reply_to", None)
-            if reply_to:
-                replies.add(str(reply_to))
 
     def record_deliveries(self, delivered: Iterable[Any]) -> None:
         """Deliveries exercise their queue's channel (``is: queue``, or the queue's

@@ -16,11 +16,17 @@ import pytest
 from tests.server.test_cli import ROOT, serving
 
 
-def control(http: str, *args: str, user: str = "guest:guest") -> subprocess.CompletedProcess[str]:
+def control(
+    http: str | None, *args: str, user: str = "guest:guest"
+) -> subprocess.CompletedProcess[str]:
+    """``amqpmock control`` in its own process; ``http`` None: no --http (and no
+    $AMQPMOCK_HTTP)."""
+    env = {k: v for k, v in os.environ.items() if k != "AMQPMOCK_HTTP"}
+    where = [] if http is None else ["--http", http]
     return subprocess.run(
-        [sys.executable, "-m", "amqpmock.cli", "control", "--http", http, "--user", user, *args],
+        [sys.executable, "-m", "amqpmock.cli", "control", *where, "--user", user, *args],
         cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        env=dict(env, PYTHONPATH=str(ROOT)),
         capture_output=True,
         text=True,
         timeout=60,
@@ -96,16 +102,7 @@ def test_what_goes_wrong_is_said_in_one_line() -> None:
     gone = control(http, "reset")
     assert gone.returncode == 2 and "cannot reach" in gone.stderr
     assert "Traceback" not in gone.stderr
-    missing = subprocess.run(
-        [sys.executable, "-m", "amqpmock.cli", "control", "reset"],
-        cwd=ROOT,
-        env={
-            k: v for k, v in dict(os.environ, PYTHONPATH=str(ROOT)).items() if k != "AMQPMOCK_HTTP"
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    missing = control(None, "reset")
     assert missing.returncode == 2 and "--http URL" in missing.stderr
     bad = control(http, "restart", "--down-for", "-1")
     assert bad.returncode == 2 and "expected 0 seconds or more" in bad.stderr
