@@ -91,7 +91,9 @@ def test_both_alarms_block_until_both_are_cleared(amqp_broker: BrokerFixture) ->
     _pump(publisher, lambda: len(told) > 1, timeout=0.5)
     assert told == ["low on disk & memory"] and len(amqp_broker.messages("work")) == 0
     amqp_broker.clear_alarm("disk")
-    _pump(publisher, lambda: len(amqp_broker.messages("work")) == 1)
+    # the held publish is routed and Unblocked sent in one turn; the client may read
+    # the frame a pump after the queue has the message: wait for both
+    _pump(publisher, lambda: len(amqp_broker.messages("work")) == 1 and "unblocked" in told)
     assert told == ["low on disk & memory", "unblocked"]
     publisher.close()
 
@@ -165,7 +167,9 @@ def test_control_api_alarms(amqp_broker: BrokerFixture, amqp_management_url: str
         {"alarms": ["disk"]},
     )
     assert call(amqp_management_url, "DELETE", "/amqpmock/alarms/disk") == (200, {"alarms": []})
-    _pump(publisher, lambda: len(amqp_broker.messages("work")) == 1)
+    # the held publish is routed and Unblocked sent in one turn; the client may read
+    # the frame a pump after the queue has the message: wait for both
+    _pump(publisher, lambda: len(amqp_broker.messages("work")) == 1 and "unblocked" in told)
     assert told == ["low on disk & memory", "unblocked"]
     assert call(amqp_management_url, "POST", "/amqpmock/alarms/cpu")[0] == 404
     publisher.close()
