@@ -104,7 +104,8 @@ def _contract(config: pytest.Config, path: Path) -> Any:
             cache[path] = Contract.load(path)
             config.stash.setdefault(_COVERAGE, {})[path] = Coverage(cache[path])
     except ContractError as exc:
-        raise pytest.UsageError(f"amqp_contract: {exc}") from None
+        # the document may be the ini's or a marker's: the message names its path
+        raise pytest.UsageError(f"amqpmock contract: {exc}") from None
     return cache[path]
 
 
@@ -124,7 +125,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         try:
             _record(item.config, path, broker.published, broker.delivered)
         except pytest.UsageError as problem:
-            exc.add_note(f"amqpmock contract: {problem}")
+            exc.add_note(str(problem))
         raise
     published = broker.published
     contract = _record(item.config, path, published, broker.delivered)
@@ -262,7 +263,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         try:  # a configured document no test used: every channel is unexercised
             _contract(config, Path(config.rootpath, ini))
         except pytest.UsageError as exc:
-            terminalreporter.write_line(f"amqpmock contract: {exc}")
+            terminalreporter.write_line(str(exc))
     for path, coverage in config.stash.get(_COVERAGE, {}).items():
         lines = coverage.never_exercised()
         if lines:

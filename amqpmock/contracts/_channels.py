@@ -9,6 +9,9 @@ Rules this module keeps:
 - A queue whose name is made anew every run is one channel per kind of queue (its
   flags and what it is bound to), so a reply queue and a work queue that are both
   ``amq.gen-...`` stay apart, and two runs of one test give one channel.
+- A reply channel whose name differs every run (``amq.gen-{id}``, ``reply_{id}``, direct
+  reply-to) has a null address, as AsyncAPI 3.0 writes a channel known only at
+  runtime; its queue binding keeps the name's pattern.
 - What the AMQP binding has no field for goes in extensions: a queue's or exchange's
   ``x-arguments``, a queue's ``x-bindings`` (exchange, routing key, arguments), an
   exchange type outside AsyncAPI's enum (``x-exchangeType``).
@@ -47,14 +50,25 @@ class ChannelSpec:
     binding: dict[str, Any]
     description: str
     messages: list[str] = field(default_factory=list)
+    runtime: bool = False  # a reply channel whose address the request gives
+
+    @property
+    def dynamic(self) -> bool:
+        """Its name differs every run (``{id}``) or is direct reply-to's."""
+        return "{" + PARAMETER + "}" in self.address or self.address == DIRECT_REPLY_TO
 
     def add_message(self, message_id: str) -> None:
         if message_id not in self.messages:
             self.messages.append(message_id)
 
     def to_asyncapi(self) -> dict[str, Any]:
-        channel: dict[str, Any] = {"address": self.address, "description": self.description}
-        if "{" + PARAMETER + "}" in self.address:
+        if self.runtime:
+            # AsyncAPI 3.0: a channel known only at runtime has a null address; the
+            # request's operation says where its reply address is (reply.address)
+            channel: dict[str, Any] = {"address": None, "description": self.description}
+        else:
+            channel = {"address": self.address, "description": self.description}
+        if not self.runtime and "{" + PARAMETER + "}" in self.address:
             channel["parameters"] = {
                 PARAMETER: {"description": "a name the broker or the client makes anew every run"}
             }

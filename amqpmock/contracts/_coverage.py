@@ -18,21 +18,28 @@ class Coverage:
     def __init__(self, contract: Contract) -> None:
         self.contract = contract
         self.exercised: set[str] = set()
+        self._replies: frozenset[str] = frozenset()  # every reply_to published
 
     def record(self, published: Iterable[Any]) -> None:
         for record, replies in with_replies(published):
             self.exercised.update(
                 self.contract.matching(record.exchange, record.routing_key, replies)
             )
+            reply_to = getattr(getattr(record, "properties", None), "reply_to", None)
+            self._replies = replies | ({str(reply_to)} if reply_to else set())
 
     def record_deliveries(self, delivered: Iterable[Any]) -> None:
         """Deliveries exercise their queue's channel (``is: queue``, or the queue's
-        name on the default exchange) and the channel their message was published on."""
+        name on the default exchange) and the channel their message was published on; a
+        reply queue (a ``reply_to`` published) is a null-address channel's."""
+        replies = self._replies
         for record in delivered:
             queue = getattr(record, "queue", None)
             if queue:
-                self.exercised.update(self.contract.matching("", str(queue)))
-            self.exercised.update(self.contract.matching(record.exchange, record.routing_key))
+                self.exercised.update(self.contract.matching("", str(queue), replies))
+            self.exercised.update(
+                self.contract.matching(record.exchange, record.routing_key, replies)
+            )
 
     def never_exercised(self) -> list[str]:
         """One line per channel no publish was on (``id (address on exchange)``, then

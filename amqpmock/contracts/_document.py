@@ -106,13 +106,13 @@ def build_document(
         "operations": {},
         "components": {"messages": {}},
     }
-    for channel_spec in channels.channels.values():
-        document["channels"][channel_spec.id] = channel_spec.to_asyncapi()
     op_ids = Ids()
-    for op in operations.values():
+    for op in operations.values():  # first: they mark the reply channels
         channel = channels.channels[op.channel]
         op_id = op_ids((op.action, op.channel), f"{op.action}.{channel.id}")
         document["operations"][op_id] = _operation(op, channels)
+    for channel_spec in channels.channels.values():
+        document["channels"][channel_spec.id] = channel_spec.to_asyncapi()
     for spec in messages.values():
         document["components"]["messages"][spec.id] = spec.to_asyncapi()
     return document
@@ -120,7 +120,7 @@ def build_document(
 
 def _info(traffic: Traffic, title: str, version: str, description: str | None) -> dict[str, Any]:
     if description is None:
-        sources = ", ".join(f"`{s}`" for s in traffic.sources) or "nothing"
+        sources = ", ".join(traffic.sources) or "nothing"
         description = (
             f"Made by amqpmock from the AMQP traffic of {sources}: what the clients "
             "published (send) and consumed (receive), request-reply pairs, and payload "
@@ -180,6 +180,7 @@ def _operation(op: _Operation, channels: ChannelMap) -> dict[str, Any]:
     if op.reply_channels and op.reply_style is not None:
         reply_key = op.reply_channels.most_common(1)[0][0]
         reply_channel = channels.channels[reply_key]
+        reply_channel.runtime = reply_channel.runtime or reply_channel.dynamic
         location, description = _REPLY_LOCATION[op.reply_style]
         out["reply"] = {
             "address": {"location": location, "description": description},

@@ -60,6 +60,8 @@ def find_example(contract: Contract, name: str) -> Example:
                 first.get("payload"),
                 dict(first.get("headers") or {}),
             )
+    if any(channel.id == name for channel in contract.channels):
+        raise ContractError(f"{contract.source}: channel {name!r} has no message with examples")
     known = sorted({c.id for c in contract.channels} | set(components))
     raise UnknownMessage(
         f"{contract.source}: no message or channel {name!r} with examples (known: "

@@ -46,7 +46,7 @@ def load_traffic(paths: Iterable[str | os.PathLike[str]]) -> Traffic:
 
 def traffic_from_cassette(cassette: Cassette) -> Traffic:
     traffic = Traffic()
-    traffic.sources.append(str(cassette.path) if cassette.path else "cassette")
+    traffic.sources.append(f"`{cassette.path}`" if cassette.path else "a cassette")
     server = _server(cassette)
     if server is not None:
         traffic.add_server(server)

@@ -41,9 +41,11 @@ class BrokerTraffic:
 
     def listener(self, event: str, data: dict[str, Any]) -> None:
         if event == "published":
-            self._published(data["message"], data.get("connection"))
+            self._published(data["message"], data.get("connection"), data.get("mandatory"))
         elif event == "delivered":
-            self._delivered(data["queue"], data["message"], data.get("consumer"))
+            self._delivered(
+                data["queue"], data["message"], data.get("consumer"), data.get("no_ack")
+            )
         elif event == "queue_declared":
             self._queue(data["queue"])
         elif event == "exchange_declared":
@@ -51,7 +53,7 @@ class BrokerTraffic:
         elif event == "queue_bound":
             self._bound(data["queue"], data["exchange"], str(data.get("routing_key") or ""))
 
-    def _published(self, message: Message, connection: object) -> None:
+    def _published(self, message: Message, connection: object, mandatory: bool | None) -> None:
         if connection is None or connection is self.broker._system:
             return
         vhost = self.broker.vhosts.get(message.vhost)
@@ -67,12 +69,15 @@ class BrokerTraffic:
                 message.routing_key,
                 _properties(message),
                 bytes(message.body),
+                mandatory=mandatory,
             )
         )
 
-    def _delivered(self, queue: Queue, message: Message, consumer: str | None) -> None:
+    def _delivered(
+        self, queue: Queue, message: Message, consumer: str | None, no_ack: bool | None
+    ) -> None:
         self._queue(queue)
-        ack: bool | None = None
+        ack = None if no_ack is None else not no_ack  # basic.get says; a consumer's tag:
         if consumer is not None:
             for each in queue.consumers:
                 if each.tag == consumer:

@@ -60,10 +60,20 @@ class MessageSpec:
     oslo_version: str | None = None
     example: dict[str, Any] | None = None
     reply: bool = False  # a reply to a request: its correlation id is the request's
-    samples: int = 0
+    sent: int = 0  # publishes seen
+    received: int = 0  # deliveries seen (often of those same publishes)
+
+    @property
+    def samples(self) -> int:
+        """How many messages: the publishes, or the deliveries when no publish was seen
+        (a publish and its delivery are one message, not two)."""
+        return self.sent or self.received
 
     def add(self, seen: Seen, body: Body) -> None:
-        self.samples += 1
+        if seen.action == "send":
+            self.sent += 1
+        else:
+            self.received += 1
         self.payload.add_body(body)
         headers = json_value(seen.headers)
         self.headers.add(headers)

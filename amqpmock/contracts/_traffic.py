@@ -92,7 +92,8 @@ class Traffic:
     exchanges: dict[tuple[str, str], ExchangeFacts] = field(default_factory=dict)
     queues: dict[tuple[str, str], QueueFacts] = field(default_factory=dict)
     messages: list[Seen] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)  # what it was read from, for the reader
+    # what it was read from, for the reader: a file's path in backquotes, or a phrase
+    sources: list[str] = field(default_factory=list)
 
     def add_server(self, server: Server) -> None:
         if server not in self.servers:

@@ -334,6 +334,7 @@ def basic_get(b: Broker, ch: Channel, m: Basic.Get, p: Any, body: bytes) -> None
         delivery_tag=tag,
         redelivered=entry.redelivered,
         connection=conn,
+        no_ack=m.no_ack,
     )
 
 

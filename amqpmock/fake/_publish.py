@@ -185,7 +185,9 @@ def _do_publish(
     if b.tapes:
         b._tape(("published", message, queues, conn, ch.id))
     if b.listeners:
-        b._emit("published", message=message, connection=conn, channel=ch.id)
+        b._emit(
+            "published", message=message, connection=conn, channel=ch.id, mandatory=m.mandatory
+        )
         b._emit("routed", message=message, queues=queues)
     rejected = False
     for queue in queues:

@@ -120,6 +120,14 @@ def test_serve_with_a_document(tmp_path: Path) -> None:
             400,
             {"error": "bad_request", "reason": f"{document}: message 'entry' has no examples"},
         )
+        # a channel that is there but has nothing to publish is a bad request, not 404
+        assert call(api, "POST", "/amqpmock/contract/examples/audit") == (
+            400,
+            {
+                "error": "bad_request",
+                "reason": f"{document}: channel 'audit' has no message with examples",
+            },
+        )
         status, answer = call(api, "POST", "/amqpmock/contract/examples/invoice")
         assert status == 400
         assert answer["reason"].endswith(

@@ -175,21 +175,52 @@ def test_a_pika_session(pytester: pytest.Pytester, check_asyncapi: Checker) -> N
         "total": {"type": "number"},
     }
     assert event["headers"]["required"] == ["x-source"]
-    assert event["x-samples"] == 4  # two publishes, each also taken with basic.get
+    assert event["x-samples"] == 2  # two publishes (each also taken with basic.get: one message)
     audit = doc["channels"]["audit"]["bindings"]["amqp"]
     assert audit["x-bindings"] == [{"exchange": "shop.events", "routingKey": "order.*"}]
     assert audit["x-arguments"] == {"x-max-length": 10}
     assert "receive.audit" in ops
+    # the AMQP operation bindings, as a cassette's document has them
+    assert ops["send.shop.events.order.accepted"]["bindings"]["amqp"]["mandatory"] is False
+    assert ops["receive.audit"]["bindings"]["amqp"]["ack"] is True  # basic.get, acked
     # the RPC: the client's send and the server's receive both have the reply
     for name in ("send.prices", "receive.prices"):
         reply = ops[name]["reply"]
         assert reply["channel"] == {"$ref": "#/channels/amq.rabbitmq.reply-to"}, name
         assert len(reply["messages"]) == 1
     assert not any(op["channel"]["$ref"].endswith("reply-to") for op in ops.values())
+    # the reply channel is known at runtime: AsyncAPI 3.0's null address, and the request
+    # says where its address is
+    assert doc["channels"]["amq.rabbitmq.reply-to"]["address"] is None
+    assert ops["send.prices"]["reply"]["address"]["location"] == "$message.header#/reply_to"
     # the session's broker address is not a contract: a placeholder
     assert doc["servers"]["rabbitmq"]["host"] == "{host}:{port}"
     (result,) = check_asyncapi(pytester.path / "api.yaml")
     assert problems(result) == [], result
+    # and the same session checked against its own document passes, replies included
+    pytester.makeini("[pytest]\namqp_asyncapi = api.yaml\n")
+    again = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    again.assert_outcomes(passed=2)
+    # while a publish on no channel of it fails
+    pytester.makepyfile(test_more=UNKNOWN_KEY_TEST)
+    wrong = pytester.runpytest_subprocess("-p", "no:cacheprovider", "test_more.py")
+    wrong.assert_outcomes(failed=1)
+    wrong.stdout.fnmatch_lines(["*unknown-channel*order.cancelled*"])
+
+
+UNKNOWN_KEY_TEST = """
+import json
+
+import pika
+
+
+def test_a_routing_key_the_document_does_not_have(amqp_url):
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    channel = connection.channel()
+    channel.exchange_declare("shop.events", "topic", durable=True)
+    channel.basic_publish("shop.events", "order.cancelled", json.dumps({"order_id": 1}))
+    connection.close()
+"""
 
 
 def test_a_faststream_service(pytester: pytest.Pytester, check_asyncapi: Checker) -> None:
