@@ -118,6 +118,10 @@ class RabbitMQNode:
     plugins: tuple[str, ...] = ()
     # the management plugin's HTTP listener (when "rabbitmq_management" is a plugin)
     management_port: int = 0
+    # the Erlang cookie, written to the node's HOME as .erlang.cookie (mode 0400) before
+    # it starts, so that nodes given the same one can form a cluster (rabbitmqctl reads
+    # it from the same HOME); None: the node makes its own
+    cookie: str | None = None
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _watchdog: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _watchdog_fd: int | None = field(default=None, repr=False)
@@ -163,6 +167,12 @@ class RabbitMQNode:
             self.port = free_port(self.host)
         dist_port = free_port(self.host)
         work = self.workdir
+        if self.cookie is not None:
+            cookie_file = work / ".erlang.cookie"
+            if cookie_file.exists():
+                cookie_file.chmod(0o600)
+            cookie_file.write_text(self.cookie)
+            cookie_file.chmod(0o400)
         (work / "enabled_plugins").write_text(f"[{','.join(self.plugins)}].\n")
         conf = (
             "loopback_users = none\n"
