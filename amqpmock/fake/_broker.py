@@ -44,6 +44,7 @@ from amqpmock.errors import (
 )
 from amqpmock.fake import (
     _api,
+    _cluster,
     _connection,
     _delivery,
     _exchanges,
@@ -124,6 +125,9 @@ class Broker:
         self.after_reset: list[Callable[[], None]] = []
         self.mark_baseline()
         self.connections: dict[int, CoreConnection] = {}
+        # a cluster (_cluster): its nodes' names, and those that are down
+        self.nodes: list[str] = _cluster.node_names(1)
+        self.down_nodes: set[str] = set()
         self._next_conn = 0
         self._next_message_id = 0
         self._dirty: dict[CoreConnection, None] = {}
@@ -275,12 +279,15 @@ class Broker:
         client_properties: dict[str, Any] | None = None,
         peer: str = "",
         sink: Callable[[Command], None] | None = None,
+        node: str | None = None,
     ) -> CoreConnection:
         """A connection that has passed the handshake. ``sink`` receives its output at once
         (local clients); without one, output waits for ``take_output()``."""
         self.check_vhost(user, vhost)
         self._next_conn += 1
         conn = CoreConnection(self, self._next_conn, vhost, user, client_properties, peer, sink)
+        if node is not None:
+            conn.node = node
         self.connections[conn.number] = conn
         self._emit("connection_opened", connection=conn)
         return conn
@@ -436,6 +443,8 @@ class Broker:
         queue = conn.vhost.queues.get(name)
         if queue is None:
             raise ChannelError(NOT_FOUND, f"no queue '{name}' in vhost '{conn.vhost_name}'")
+        if self.down_nodes and (error := _cluster.unavailable(self, queue)) is not None:
+            raise error
         self._check_exclusive(conn, queue)
         return queue
 
@@ -554,3 +563,8 @@ class Broker:
 
     # --- a node restart or crash, and what survives it (_restart) ---
     restart = _restart.restart
+
+    # --- a cluster's nodes going down and up (_cluster) ---
+    set_nodes = _cluster.set_nodes
+    node_down = _cluster.node_down
+    node_up = _cluster.node_up

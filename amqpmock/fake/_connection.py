@@ -59,6 +59,7 @@ class CoreConnection:
         caps = self.client_properties.get("capabilities") or {}
         self.capabilities: dict[str, Any] = dict(caps) if isinstance(caps, dict) else {}
         self.peer = peer
+        self.node = broker.nodes[0]  # the node the client connected to
         self.sink = sink
         self.outbox: list[Command] = []
         self.channels: dict[int, Channel] = {}

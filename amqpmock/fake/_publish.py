@@ -171,6 +171,8 @@ def _do_publish(
         else:
             # the exchange can be gone when a transaction commits
             queues = b._route(conn.vhost, exchange, message) if exchange is not None else []
+            if b.down_nodes and queues:  # a queue whose node is down gets nothing
+                queues = [q for q in queues if q.node not in b.down_nodes]
         if b._interceptors and b._intercepted(conn.vhost_name, message):
             routed_outside = True
         else:

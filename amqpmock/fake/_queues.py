@@ -15,6 +15,7 @@ from amqpmock.errors import (
     RESOURCE_LOCKED,
     ChannelError,
 )
+from amqpmock.fake import _cluster
 from amqpmock.fake._args import (
     EQUIVALENCE_CHECKED_ARGS,
     NOT_FOR_QUORUM,
@@ -163,6 +164,7 @@ def queue_declare(b: Broker, ch: Channel, m: QueueMethods.Declare, p: Any, body:
                 arguments=arguments,
                 now=now,
             )
+            queue.node = conn.node  # RabbitMQ's default leader locator: client-local
             vhost.queues[name] = queue
             if b.policies or b.operator_policies:
                 b._apply_queue_policy(queue)
@@ -171,6 +173,8 @@ def queue_declare(b: Broker, ch: Channel, m: QueueMethods.Declare, p: Any, body:
             b._emit("queue_declared", queue=queue)
         else:
             queue = queue_or_none
+            if b.down_nodes and (error := _cluster.unavailable(b, queue)) is not None:
+                raise error
             b._check_exclusive(conn, queue)
             _queue_equivalent(queue, m, arguments, vhost.name)
     queue.last_used = now
@@ -238,6 +242,8 @@ def queue_bind(b: Broker, ch: Channel, m: Any, p: Any, body: bytes) -> None:
         raise ChannelError(NOT_FOUND, f"no exchange '{m.exchange}' in vhost '{vhost.name}'")
     if queue is None:
         raise ChannelError(NOT_FOUND, f"no queue '{name}' in vhost '{vhost.name}'")
+    if b.down_nodes and (error := _cluster.unavailable(b, queue)) is not None:
+        raise error
     b._check_exclusive(conn, queue)
     b._check_perm(conn, 1, "queue", name)
     b._check_perm(conn, 2, "exchange", m.exchange)
@@ -271,6 +277,8 @@ def queue_delete(b: Broker, ch: Channel, m: QueueMethods.Delete, p: Any, body: b
     queue = conn.vhost.queues.get(name)
     count = 0
     if queue is not None:
+        if b.down_nodes and (error := _cluster.unavailable(b, queue)) is not None:
+            raise error
         b._check_exclusive(conn, queue)
         b._check_perm(conn, 0, "queue", name)
         if m.if_unused and queue.consumers:

@@ -59,14 +59,14 @@ def restart(b: Broker, *, crash: bool = False) -> None:
     for vhost in b.vhosts.values():
         for queue in list(vhost.queues.values()):
             if not queue.durable or queue.exclusive:
-                _unbind_quietly(vhost, queue)
+                unbind_quietly(vhost, queue)
                 b._delete_queue(queue)
         for exchange in list(vhost.exchanges.values()):
             if not exchange.durable:
-                _unbind_quietly(vhost, exchange)
+                unbind_quietly(vhost, exchange)
                 b._delete_exchange(vhost, exchange)
         for queue in vhost.queues.values():
-            _recover(b, queue, now)
+            recover(b, queue, now)
     b._to_dispatch.clear()
     b._dispatch_later.clear()
     b._reply_channels.clear()
@@ -84,7 +84,7 @@ def _drop_consumers(conn: CoreConnection) -> None:
         ch.consumers.clear()
 
 
-def _unbind_quietly(vhost: VHost, destination: Queue | Exchange) -> None:
+def unbind_quietly(vhost: VHost, destination: Queue | Exchange) -> None:
     """Drop the bindings to ``destination`` without the auto-delete they would cause on
     a running node: on recovery RabbitMQ just does not bring them back."""
     for exchange in vhost.exchanges.values():
@@ -92,7 +92,7 @@ def _unbind_quietly(vhost: VHost, destination: Queue | Exchange) -> None:
             exchange.routing.unbind(key[0], key[1], exchange.bindings.pop(key))
 
 
-def _recover(b: Broker, queue: Queue, now: float) -> None:
+def recover(b: Broker, queue: Queue, now: float) -> None:
     """A durable queue as it comes back: a classic queue with its persistent messages
     only, a new life (no consumers yet, idle from now on)."""
     if queue.log is None and not queue.quorum:

@@ -141,6 +141,7 @@ class Queue:
         self.had_consumers = False
         self.deleted = False
         self.last_used = now
+        self.node = ""  # the node it lives on (a quorum queue's or stream's leader)
         args = self.arguments
         max_priority = _int_arg(args, "x-max-priority")
         self.max_priority: int | None = min(max_priority, 255) if max_priority else None

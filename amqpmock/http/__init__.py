@@ -42,7 +42,7 @@ class ManagementHTTP:
 
     def __init__(self, server: AMQPServer, control: Handler | None = None) -> None:
         self.server = server
-        self.context = Context(server.broker, server.switchboard)
+        self.context = Context(server.broker, server.switchboard, node=server.broker.nodes[0])
         self.api = ManagementAPI(self.context)
         self.control = control
         self._runner: web.AppRunner | None = None

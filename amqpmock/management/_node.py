@@ -326,16 +326,27 @@ def _monitor(ctx: Context) -> None:
 
 
 def nodes(ctx: Context, req: Request, _: list[str]) -> Response:
-    """The one node (monitoring users and administrators only)."""
+    """Every node of the cluster (monitoring users and administrators only): those
+    that are up in full, a stopped one (its Erlang node is there, the application is
+    not) as ``running: false``."""
     _monitor(ctx)
-    return Response(200, [node_view(ctx)])
+    return Response(200, [_view_of(ctx, name) for name in ctx.broker.nodes])
+
+
+def _view_of(ctx: Context, name: str) -> dict[str, Any]:
+    if name in ctx.broker.down_nodes:
+        return {"name": name, "type": "disc", "running": False}
+    view = node_view(ctx)
+    view["name"] = name
+    view["db_dir"] = f"/var/lib/rabbitmq/mnesia/{name}"
+    return view
 
 
 def one_node(ctx: Context, req: Request, args: list[str]) -> Response:
     _monitor(ctx)
-    if args[0] != ctx.node:
+    if args[0] not in ctx.broker.nodes:
         raise crashed()  # RabbitMQ's handler crashes on a node it does not know
-    return Response(200, node_view(ctx))
+    return Response(200, _view_of(ctx, args[0]))
 
 
 def register(router: Router) -> None:

@@ -33,6 +33,7 @@ from amqpmock.management._views import (
     connection_name,
     connection_view,
     consumer_view,
+    down_queue_view,
     exchange_view,
     properties_key,
     queue_view,
@@ -56,8 +57,9 @@ def _vhosts(ctx: Context, args: list[str]) -> list[str]:
 
 def list_queues(ctx: Context, req: Request, args: list[str]) -> Response:
     unacked = ctx.unacked_by_queue()
+    down = ctx.broker.down_nodes
     rows = [
-        queue_view(ctx, q, unacked.get(id(q), (0, 0)))
+        down_queue_view(q) if q.node in down else queue_view(ctx, q, unacked.get(id(q), (0, 0)))
         for v in _vhosts(ctx, args)
         for q in sorted(ctx.broker.vhosts[v].queues.values(), key=lambda q: q.name)
     ]
@@ -66,8 +68,8 @@ def list_queues(ctx: Context, req: Request, args: list[str]) -> Response:
 
 def _queue(ctx: Context, vhost: str, name: str) -> Any:
     queue = ctx.vhost(vhost).queues.get(name)
-    if queue is None:
-        raise not_found()
+    if queue is None or queue.node in ctx.broker.down_nodes:
+        raise not_found()  # RabbitMQ 3.10: a queue whose node is down is not found
     return queue
 
 

@@ -57,6 +57,22 @@ def queue_type(queue: Queue) -> str:
     return "quorum" if queue.quorum else "classic"
 
 
+def down_queue_view(queue: Queue) -> dict[str, Any]:
+    """A queue whose node is down, as RabbitMQ 3.10 lists it: its declaration, its
+    node, ``state: down``, and no statistics."""
+    return {
+        "arguments": Whole(queue.arguments),
+        "auto_delete": queue.auto_delete,
+        "durable": queue.durable,
+        "exclusive": queue.exclusive,
+        "name": queue.name,
+        "node": queue.node,
+        "state": "down",
+        "type": "quorum" if queue.quorum else "stream" if queue.log is not None else "classic",
+        "vhost": queue.vhost,
+    }
+
+
 def queue_view(
     ctx: Context, queue: Queue, unacked: tuple[int, int], details: bool = False
 ) -> dict[str, Any]:
@@ -77,7 +93,7 @@ def queue_view(
         "messages_ready": ready,
         "messages_unacknowledged": waiting,
         "name": queue.name,
-        "node": ctx.node,
+        "node": queue.node or ctx.node,
         "operator_policy": queue.operator_policy,
         "policy": queue.policy,
         "state": "running",
@@ -180,7 +196,7 @@ def connection_view(ctx: Context, conn: AMQPConnection) -> dict[str, Any]:
         "garbage_collection": dict(GARBAGE_COLLECTION),
         "host": local_host,
         "name": connection_name(ctx, conn),
-        "node": ctx.node,
+        "node": getattr(conn, "node", ctx.node),
         "peer_cert_issuer": None,
         "peer_cert_subject": None,
         "peer_cert_validity": None,
@@ -227,7 +243,7 @@ def channel_view(ctx: Context, conn: AMQPConnection, ch: Channel) -> dict[str, A
         "global_prefetch_count": ch.global_prefetch,
         "messages_unacknowledged": len(ch.unacked),
         "name": f"{name} ({ch.id})",
-        "node": ctx.node,
+        "node": ch.conn.node,
         "number": ch.id,
         "prefetch_count": ch.consumer_prefetch,
         "state": "running" if ch.flow_active else "flow",
@@ -252,7 +268,7 @@ def consumer_view(ctx: Context, consumer: Consumer) -> dict[str, Any]:
         "channel_details": {
             "connection_name": name,
             "name": f"{name} ({ch.id})",
-            "node": ctx.node,
+            "node": ch.conn.node,
             "number": ch.id,
             "peer_host": peer_host,
             "peer_port": peer_port,

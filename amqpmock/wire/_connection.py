@@ -90,9 +90,11 @@ class AMQPConnection:
         settings: ConnectionSettings | None = None,
         on_output: Callable[[AMQPConnection], None] | None = None,
         clock: _Clock | None = None,
+        node: str | None = None,
     ) -> None:
         self.broker = broker
         self.peer = peer
+        self.node = node if node is not None else broker.nodes[0]
         self.settings = settings if settings is not None else ConnectionSettings()
         self._on_output = on_output
         self._clock = clock if clock is not None else _Clock(now)
@@ -477,6 +479,7 @@ class AMQPConnection:
                 client_properties=self.client_properties,
                 peer=self.peer,
                 sink=self._on_core_command,
+                node=self.node,
             )
         except AMQPError as error:
             # RabbitMQ answers a refused vhost on the Open (class 10, method 40)

@@ -25,6 +25,8 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
+from amqpmock.wire import _nodes
+
 if TYPE_CHECKING:
     from amqpmock.wire.server import AMQPServer
 
@@ -44,6 +46,7 @@ def go_down(server: AMQPServer, *, crash: bool = False, down_for: float | None =
         server._server.close()
         if server._tls_server is not None:
             server._tls_server.close()
+        _nodes.close_listeners(server)
     if crash:
         # the core first: it drops the connections as a crash does (no consumer is
         # cancelled, so no auto-delete queue goes); then the sockets are reset
@@ -77,8 +80,17 @@ def come_up(server: AMQPServer) -> None:
     if not server.down or loop is None:
         return
     server.down = False
-    plain = _bind(server.host, server.port)
-    tls = _bind(server.host, server.tls_port) if server._tls_server is not None else None
+    if 0 not in server.nodes_down:
+        listen_again(server)
+    _nodes.listen_again(server)
+
+
+def listen_again(server: AMQPServer) -> None:
+    """Node 0's listeners (plain, and TLS when there is one) on their ports again."""
+    loop = server._loop
+    assert loop is not None
+    plain = bind(server.host, server.port)
+    tls = bind(server.host, server.tls_port) if server._tls_server is not None else None
     server._serving = loop.create_task(_serve(server, plain, tls))
 
 
@@ -93,7 +105,7 @@ async def _serve(server: AMQPServer, plain: socket.socket, tls: socket.socket | 
         )
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.create_server((host, port), family=family, backlog=100)
     sock.setblocking(False)

@@ -81,7 +81,8 @@ class Switchboard:
         self._closing: dict[AMQPConnection, None] = {}
         self._clock = _Clock()
 
-    def connect(self, now: float, peer: str = "") -> AMQPConnection:
+    def connect(self, now: float, peer: str = "", node: str | None = None) -> AMQPConnection:
+        """A new client connection (on ``node`` of a cluster; None: the first)."""
         conn = AMQPConnection(
             self.broker,
             now,
@@ -89,6 +90,7 @@ class Switchboard:
             settings=self.settings,
             on_output=self._mark_pending,
             clock=self._clock,
+            node=node,
         )
         self.connections.append(conn)
         return conn

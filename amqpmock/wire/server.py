@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import socket
 import ssl
@@ -37,7 +38,7 @@ from urllib.parse import quote
 
 from amqpmock.fake import Broker
 from amqpmock.fake.clock import VirtualClock
-from amqpmock.wire import _outage, faults
+from amqpmock.wire import _nodes, _outage, faults
 from amqpmock.wire.faults import LinkFault
 from amqpmock.wire.loopthread import LoopThread
 from amqpmock.wire.protocol import (
@@ -107,6 +108,8 @@ class AMQPServer:
         settings: ConnectionSettings | None = None,
         tls: ssl.SSLContext | None = None,
         tls_port: int = 0,
+        nodes: int = 1,
+        node_ports: Iterable[int] = (),
     ) -> None:
         if broker is None:
             broker = Broker(
@@ -117,10 +120,19 @@ class AMQPServer:
         else:
             _add_users_and_vhosts(broker, users, vhosts)
         self.broker = broker
+        if nodes != len(broker.nodes):
+            broker.set_nodes(nodes)
+        # a cluster (amqpmock.wire._nodes): node 0 is this listener, the others their own
+        self.node_ports: list[int] = [port, *node_ports][:nodes]
+        self._node_servers: dict[int, asyncio.Server] = {}
+        self._node_tasks: set[asyncio.Task[None]] = set()
+        self.nodes_down: set[int] = set()
         if broker.dispatch_budget is None:
             broker.dispatch_budget = DISPATCH_BUDGET
         self.host = host
         self.port = port
+        if len(broker.nodes) > 1:  # RabbitMQ's cluster name: its first node's
+            settings = _cluster_settings(settings, broker.nodes[0])
         self.switchboard = Switchboard(broker, settings, on_pending=self._wake_writer)
         self._server: asyncio.Server | None = None
         # an amqps listener beside the plain one, serving the same broker
@@ -186,6 +198,8 @@ class AMQPServer:
         loop = self._loop
         self._server = await loop.create_server(lambda: _Link(self), self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
+        self.node_ports[0] = self.port
+        await _nodes.listen(self)
         self._stopped = asyncio.Event()
         if self.tls is not None:
             await self.start_tls(self.tls, self.tls_port)
@@ -203,6 +217,7 @@ class AMQPServer:
         _outage.cancel_come_up(self)
         if self._serving is not None and not self._serving.done():
             await self._serving  # coming back up: let it finish, then close it all
+        await _nodes.settle(self)
         if self._stopped is not None:
             self._stopped.set()
         for stop_service in reversed(self.on_stop):
@@ -213,6 +228,7 @@ class AMQPServer:
         tls_server, self._tls_server = self._tls_server, None
         if tls_server is not None:
             tls_server.close()
+        _nodes.close_listeners(self)
         on_advance = getattr(self.broker.clock, "on_advance", None)
         if isinstance(on_advance, list) and self._wake_timers in on_advance:
             on_advance.remove(self._wake_timers)
@@ -260,6 +276,21 @@ class AMQPServer:
     def come_up(self) -> None:
         """Listen again now after ``go_down`` (a no-op while up). On the server's loop."""
         _outage.come_up(self)
+
+    # -- a cluster's nodes (amqpmock.wire._nodes) -----------------------------------------
+
+    @property
+    def node_urls(self) -> list[str]:
+        """Each node's ``amqp://`` URL, node 0's (``url``) first."""
+        return [self._url("amqp", port) for port in self.node_ports]
+
+    def stop_node(self, index: int) -> None:
+        """Node ``index`` stops, as with ``rabbitmqctl stop_app`` on it. On the loop."""
+        _nodes.stop_node(self, index)
+
+    def start_node(self, index: int) -> None:
+        """Node ``index`` starts again (``rabbitmqctl start_app``). On the loop."""
+        _nodes.start_node(self, index)
 
     async def _links_gone(self, timeout: float) -> None:
         waiting = [link.gone for link in self._links.values() if not link.gone.done()]
@@ -366,8 +397,9 @@ class AMQPServer:
 class _Link(asyncio.Protocol):
     """One socket of an ``AMQPServer``: its bytes go to its ``AMQPConnection``."""
 
-    def __init__(self, server: AMQPServer) -> None:
+    def __init__(self, server: AMQPServer, node: int = 0) -> None:
         self.server = server
+        self.node = node  # the index of the cluster node whose listener accepted it
         self.transport: asyncio.Transport
         self.conn: AMQPConnection | None = None
         self.peer = "?"
@@ -391,7 +423,9 @@ class _Link(asyncio.Protocol):
         if server._server is None:  # stopping: no new connections
             self.transport.abort()
             return
-        self.conn = server.switchboard.connect(time.monotonic(), self.peer)
+        self.conn = server.switchboard.connect(
+            time.monotonic(), self.peer, server.broker.nodes[self.node]
+        )
         server._links[self.conn] = self
         faults.connected(self)  # a network fault for new connections, if any
         server._reschedule()
@@ -521,6 +555,15 @@ class _Link(asyncio.Protocol):
             self.conn.set_writable(True)  # what it delivers wakes the writer as any output
 
 
+def _cluster_settings(settings: ConnectionSettings | None, first_node: str) -> ConnectionSettings:
+    """The settings with RabbitMQ's cluster name, the first node's name, in the server
+    properties every node sends."""
+    settings = settings if settings is not None else ConnectionSettings()
+    properties = dict(settings.server_properties)
+    properties["cluster_name"] = first_node
+    return dataclasses.replace(settings, server_properties=properties)
+
+
 def _add_users_and_vhosts(
     broker: Broker, users: Mapping[str, str] | None, vhosts: Iterable[str] | None
 ) -> None:
@@ -559,8 +602,11 @@ class ServerThread:
         loop: str = "auto",
         tls: ssl.SSLContext | None = None,
         tls_port: int = 0,
+        nodes: int = 1,
     ) -> None:
-        self.server = AMQPServer(broker, host, port, users, vhosts, settings, tls, tls_port)
+        self.server = AMQPServer(
+            broker, host, port, users, vhosts, settings, tls, tls_port, nodes=nodes
+        )
         self._runner = LoopThread(
             self.server,
             "AMQP server",
@@ -620,6 +666,20 @@ class ServerThread:
     @property
     def down(self) -> bool:
         return self.server.down
+
+    @property
+    def node_urls(self) -> list[str]:
+        """Each cluster node's AMQP URL (one: ``[url]``)."""
+        return self.server.node_urls
+
+    def stop_node(self, index: int) -> None:
+        """Node ``index`` stops (``rabbitmqctl stop_app``): see ``AMQPServer.stop_node``.
+        Returns once its clients have been told and the cluster has lost it."""
+        self._runner.call(lambda: self.server.stop_node(index))
+
+    def start_node(self, index: int) -> None:
+        """Node ``index`` is back; its port listens again when this returns."""
+        self._runner.call(lambda: self.server.start_node(index))
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run ``fn()`` on the server's thread and return (or raise) what it does.
