@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -59,6 +60,10 @@ def add_control_arguments(parser: argparse.ArgumentParser) -> None:
     )
     restart.add_argument("--crash", action="store_true", help="drop connections, no Close")
     actions.add_parser("come-up", help="listen again after restart --stay-down")
+    actions.add_parser("nodes", help="the cluster's nodes (serve --nodes N)")
+    for name, help_ in (("stop-node", "stop (rabbitmqctl stop_app)"), ("start-node", "start")):
+        sub = actions.add_parser(name, help=f"{help_} a node of the cluster")
+        sub.add_argument("node", help="its index (0 is the first) or its name")
     for name, help_ in (("alarm", "raise"), ("clear-alarm", "clear")):
         sub = actions.add_parser(name, help=f"{help_} a resource alarm")
         sub.add_argument("resource", choices=("memory", "disk"))
@@ -89,6 +94,11 @@ def _request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | None]
         return "POST", "restart", {"down_for": down_for, "crash": args.crash}
     if action == "come-up":
         return "POST", "come-up", None
+    if action == "nodes":
+        return "GET", "nodes", None
+    if action in ("stop-node", "start-node"):
+        node = urllib.parse.quote(args.node, safe="")
+        return "POST", f"nodes/{node}/{action.split('-')[0]}", None
     if action == "alarm":
         return "POST", f"alarms/{args.resource}", None
     if action == "clear-alarm":

@@ -63,6 +63,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             print(f"amqpmock serve: cannot load the TLS certificate: {exc}", file=sys.stderr)
             return 2
 
+    if args.nodes < 1 or args.nodes > 64:
+        print(f"amqpmock serve: --nodes takes 1 to 64, not {args.nodes}", file=sys.stderr)
+        return 2
     try:
         http = http_address(args)
     except ValueError as exc:
@@ -96,8 +99,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             settings=settings,
             tls=tls,
             tls_port=args.tls_port,
+            nodes=args.nodes,
+            node_ports=[args.port + n if args.port else 0 for n in range(1, args.nodes)],
         ) as srv:
             print(srv.url, flush=True)
+            for url in srv.node_urls[1:]:
+                print(url, flush=True)
             if srv.tls_url:
                 print(srv.tls_url, flush=True)
             if http is not None:
@@ -233,6 +240,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=5672, help="port (0: any free port)")
+    serve.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="a cluster of N nodes (rabbit-1@localhost ...), node i on port PORT+i-1 "
+        "(free ports with --port 0); each node's URL is printed after the first",
+    )
     serve.add_argument(
         "--user",
         type=user_argument,

@@ -68,6 +68,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="port of the fake broker (default: a free port; ini amqpmock_port)",
     )
     group.addoption(
+        "--amqpmock-nodes",
+        type=int,
+        default=None,
+        help="nodes of the fake broker: 2 or more make a cluster, each node on its own "
+        "port (amqp_broker.node_urls, stop_node, start_node; ini amqpmock_nodes)",
+    )
+    group.addoption(
         "--amqpmock-seed",
         type=int,
         default=None,
@@ -86,6 +93,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("amqpmock_port", "port of the fake broker (0: a free port)", default="0")
     parser.addini("amqpmock_seed", "seed for server-generated names", default="0")
+    parser.addini("amqpmock_nodes", "nodes of the fake broker (2 or more: a cluster)", default="1")
     parser.addini(
         "amqpmock_users",
         "users of the fake broker, one NAME:PASSWORD per line (default guest:guest)",
@@ -169,12 +177,20 @@ def amqpmock_server(pytestconfig: pytest.Config) -> Iterator[object]:
             host=_setting(pytestconfig, "amqpmock_host"),
             port=int(_setting(pytestconfig, "amqpmock_port")),
             loop=loop,
+            nodes=_nodes(pytestconfig),
         )
     except RuntimeError as exc:  # uvloop asked for and missing
         raise pytest.UsageError(f"amqpmock_loop: {exc}") from exc
     with server:
         server.clock = clock  # type: ignore[attr-defined]
         yield server
+
+
+def _nodes(config: pytest.Config) -> int:
+    value = str(_setting(config, "amqpmock_nodes")).strip()
+    if not value.isdigit() or int(value) < 1:
+        raise pytest.UsageError(f"amqpmock_nodes: a number of nodes, 1 or more, got {value!r}")
+    return int(value)
 
 
 @pytest.fixture

@@ -16,6 +16,9 @@ vhosts it has permissions on, and may not reset (a reset deletes users).
            (both optional: back at once, with Connection.Close 320 to every client;
            "down_for": null stays down until POST /amqpmock/come-up)
     POST   /amqpmock/come-up                listen again now, after a restart
+    GET    /amqpmock/nodes                  the cluster's nodes: index, name, url, running
+    POST   /amqpmock/nodes/N/stop|start     node N (index or name) stops as with
+                                            rabbitmqctl stop_app, or starts again
     POST   /amqpmock/alarms/memory|disk     raise a resource alarm (publishers blocked)
     DELETE /amqpmock/alarms/memory|disk     clear it
     GET    /amqpmock/alarms                 {"alarms": ["memory", ...]}
@@ -157,6 +160,16 @@ class OnLoop:
     def down(self) -> bool:
         return bool(self._server.down)
 
+    @property
+    def node_urls(self) -> list[str]:
+        return list(self._server.node_urls)
+
+    def stop_node(self, index: int) -> None:
+        self._server.stop_node(index)
+
+    def start_node(self, index: int) -> None:
+        self._server.start_node(index)
+
 
 class ControlAPI:
     """``handle(method, raw_path, query, body, headers)`` for ``/amqpmock/...``.
@@ -174,6 +187,9 @@ class ControlAPI:
         add("POST", "clock/advance", self._advance)
         add("POST", "restart", self._restart)
         add("POST", "come-up", self._come_up)
+        add("GET", "nodes", self._nodes)
+        add("POST", "nodes/*/stop", self._stop_node)
+        add("POST", "nodes/*/start", self._start_node)
         add("GET", "alarms", self._alarms)
         add("POST", "alarms/*", self._set_alarm)
         add("DELETE", "alarms/*", self._clear_alarm)
@@ -250,6 +266,40 @@ class ControlAPI:
             raise ManagementError(401, "not_authorised", "Not administrator user")
         self.fixture.come_up()
         return Response(200, {"down": self.fixture.down})
+
+    def _nodes(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        return Response(200, self._node_list())
+
+    def _node_list(self) -> list[dict[str, Any]]:
+        broker = self.fixture.broker
+        urls = self.fixture.node_urls
+        return [
+            {"index": n, "name": name, "url": urls[n], "running": name not in broker.down_nodes}
+            for n, name in enumerate(broker.nodes)
+        ]
+
+    def _node_of(self, args: list[str]) -> int:
+        if self.visible is not None:  # it closes every user's connections on that node
+            raise ManagementError(401, "not_authorised", "Not administrator user")
+        names = self.fixture.broker.nodes
+        given = args[0]
+        if given.isdigit() and int(given) < len(names):
+            return int(given)
+        if given in names:
+            return names.index(given)
+        raise ManagementError(
+            404,
+            "not_found",
+            f"no node {given!r}: nodes are 0 to {len(names) - 1} or {', '.join(names)}",
+        )
+
+    def _stop_node(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        self.fixture.stop_node(self._node_of(args))
+        return Response(200, self._node_list())
+
+    def _start_node(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        self.fixture.start_node(self._node_of(args))
+        return Response(200, self._node_list())
 
     def _alarms(self, ctx: Context, req: Request, args: list[str]) -> Response:
         return Response(200, {"alarms": sorted(alarms.active(ctx.broker))})

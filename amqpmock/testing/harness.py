@@ -50,6 +50,13 @@ class Restartable(Protocol):
 
     def come_up(self) -> None: ...
 
+    @property
+    def node_urls(self) -> list[str]: ...
+
+    def stop_node(self, index: int) -> None: ...
+
+    def start_node(self, index: int) -> None: ...
+
 
 def _restartable(server: ServerLike) -> Restartable:
     if not all(hasattr(server, name) for name in ("restart", "come_up", "down")):
@@ -120,6 +127,10 @@ class BrokerFixture:
         return self.server.call(lambda: fn(broker))
 
     def reset(self) -> None:
+        if hasattr(self.server, "stop_node"):  # a cluster: every node up again
+            for index in sorted(_amqp_server(self.server).nodes_down):
+                _restartable(self.server).start_node(index)
+
         def do_reset() -> None:
             inner = _amqp_server(self.server) if hasattr(self.server, "down") else None
             if inner is not None:  # the connections a fault holds go with the rest
@@ -165,6 +176,42 @@ class BrokerFixture:
     def down(self) -> bool:
         """True while a restart keeps new connections out."""
         return bool(_restartable(self.server).down)
+
+    # --- a cluster's nodes (ini amqpmock_nodes) ---------------------------------------
+
+    @property
+    def node_urls(self) -> list[str]:
+        """Each node's AMQP URL, node 0's (``url``) first; one unless the session's
+        broker is a cluster (``--amqpmock-nodes N``)."""
+        return list(_restartable(self.server).node_urls)
+
+    @property
+    def node_names(self) -> list[str]:
+        """RabbitMQ's names of the nodes (``rabbit@localhost``; in a cluster
+        ``rabbit-1@localhost`` ...)."""
+        return list(self.server.broker.nodes)
+
+    def _node_index(self, node: int | str) -> int:
+        names = self.server.broker.nodes
+        if isinstance(node, str):
+            if node not in names:
+                raise ValueError(f"no node {node!r} (nodes: {', '.join(names)})")
+            return names.index(node)
+        return node
+
+    def stop_node(self, node: int | str) -> None:
+        """Node ``node`` (its index in ``node_urls``, or its name) stops, as with
+        ``rabbitmqctl stop_app`` on it: its connections get Connection.Close 320
+        (shutdown) and its port refuses; its transient and exclusive classic queues are
+        gone, its durable classic queues answer 404 (home node down) and their
+        consumers elsewhere are cancelled; quorum queues go on while a majority of
+        nodes is up. Back at ``start_node`` (or the next test)."""
+        _restartable(self.server).stop_node(self._node_index(node))
+
+    def start_node(self, node: int | str) -> None:
+        """Node ``node`` is back: its durable queues with their persistent messages,
+        its port listening when this returns."""
+        _restartable(self.server).start_node(self._node_index(node))
 
     # --- network faults (amqpmock.wire.faults) -----------------------------------
 
