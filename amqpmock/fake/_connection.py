@@ -204,6 +204,24 @@ class CoreConnection:
         )
         self.broker._notify_error(self, exc)
 
+    def close_channel(self, channel_id: int, exc: AMQPError) -> None:
+        """Close channel ``channel_id`` from the broker's side with ``exc``'s code and
+        text (a forced close: no method caused it, class and method ids 0)."""
+        ch = self.channels.get(channel_id)
+        if ch is None or ch.state != OPEN:
+            return
+        self.broker._close_channel(ch)
+        ch.state = CLOSING
+        self.send(
+            SendMethod(
+                channel_id,
+                ChannelMethods.Close(
+                    reply_code=exc.reply_code, reply_text=exc.reply_text, class_id=0, method_id=0
+                ),
+            )
+        )
+        self.broker._notify_error(self, exc)
+
     def connection_error(self, exc: AMQPError, method: base.Frame | None = None) -> None:
         """Close the whole connection with ``exc`` (Connection.Close on channel 0)."""
         if self.closing or self.closed:

@@ -27,6 +27,10 @@ vhosts it has permissions on, and may not reset (a reset deletes users).
                                              "latency": 0.2, "jitter": 0, "new": false}
                                             (kind required; new: later connections too)
     DELETE /amqpmock/faults                 end every network fault
+    POST   /amqpmock/close                  {"connection": NAME or "host:port", "code":
+                                             320, "text": "...", "channel": 1} (all
+                                            optional): close connections (or a channel
+                                            of each) from the broker's side
     POST   /amqpmock/publish                {"exchange": "", "routing_key": "q",
                                              "body": "text" | {...}, "properties": {...}}
     GET    /amqpmock/records/EVENT          ?exchange=&routing_key=&queue=
@@ -65,6 +69,7 @@ from amqpmock.testing import _control_contracts
 from amqpmock.testing.harness import BrokerFixture
 from amqpmock.testing.inspection import Record
 from amqpmock.testing.rpc import RPCCall, RPCStub
+from amqpmock.wire import faults
 
 EVENTS = ("published", "delivered", "acked", "nacked", "returned", "dead_lettered")
 PREFIX = "/amqpmock"
@@ -195,6 +200,7 @@ class ControlAPI:
         add("DELETE", "alarms/*", self._clear_alarm)
         add("POST", "faults", self._add_fault)
         add("DELETE", "faults", self._clear_faults)
+        add("POST", "close", self._close)
         add("POST", "publish", self._publish)
         add("GET", "records/*", self._records)
         add("GET", "queues/*/messages", self._messages)
@@ -318,6 +324,34 @@ class ControlAPI:
     def _clear_alarm(self, ctx: Context, req: Request, args: list[str]) -> Response:
         self.fixture.clear_alarm(self._alarm_of(args))
         return self._alarms(ctx, req, args)
+
+    def _close(self, ctx: Context, req: Request, args: list[str]) -> Response:
+        if self.visible is not None:  # it closes any user's connections
+            raise ManagementError(401, "not_authorised", "Not administrator user")
+        body = req.json()
+        fields = ("connection", "channel", "code", "text")
+        unknown = sorted(set(body) - set(fields))
+        if unknown:
+            raise bad_request(
+                f"unknown field(s) {', '.join(unknown)}: expected {', '.join(fields)}"
+            )
+        code, text = body.get("code", 320), body.get("text", faults.FORCED_TEXT)
+        channel, connection = body.get("channel"), body.get("connection")
+        if isinstance(code, bool) or not isinstance(code, int):
+            raise bad_request("code: an AMQP reply code, such as 320 or 406")
+        if not isinstance(text, str):
+            raise bad_request("text: the reply text after the code's name")
+        if channel is not None and (
+            isinstance(channel, bool) or not isinstance(channel, int) or channel < 1
+        ):
+            raise bad_request("channel: a channel number, 1 or more")
+        try:
+            closed = self.fixture.close_connection(
+                None if connection is None else str(connection), code, text, channel=channel
+            )
+        except ValueError as exc:
+            raise bad_request(str(exc)) from None
+        return Response(200, {"closed": closed})
 
     def _add_fault(self, ctx: Context, req: Request, args: list[str]) -> Response:
         if self.visible is not None:  # it cuts every user's connections

@@ -242,6 +242,24 @@ class BrokerFixture:
             )
         )
 
+    def close_connection(
+        self,
+        connection: str | None = None,
+        code: int = 320,
+        text: str = faults.FORCED_TEXT,
+        *,
+        channel: int | None = None,
+    ) -> int:
+        """Close client connections from the broker's side, as RabbitMQ does for an
+        error: Connection.Close ``code`` with ``text`` (320 ``CONNECTION_FORCED -
+        Closed via management plugin`` by default, what ``DELETE
+        /api/connections/NAME`` sends), on every open connection or only the one whose
+        ``connection_name`` property or peer ``host:port`` is ``connection``; with
+        ``channel``, only that channel, with Channel.Close (``code`` 406 ``text``, say).
+        Unacked messages go back to their queues. Returns how many it closed."""
+        server = _amqp_server(self.server)
+        return self.server.call(lambda: faults.close(server, connection, code, text, channel))
+
     def clear_faults(self) -> None:
         """End every network fault now: what waited is delivered."""
         server = _amqp_server(self.server)

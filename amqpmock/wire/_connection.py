@@ -581,6 +581,13 @@ class AMQPConnection:
         else:
             self._connection_error(error, now)
 
+    def close_with(self, error: AMQPError, now: float) -> None:
+        """Close the connection from the broker's side with ``error``'s code and text
+        (a forced close; 320 is ``force_close``'s)."""
+        self._clock.now = now
+        if self.state is State.RUNNING:
+            self._connection_error(error, now)
+
     def _connection_error(self, error: AMQPError, now: float) -> None:
         """RabbitMQ closes the channels, sends Connection.Close and waits for CloseOk."""
         if self.core is not None and not self.core.closing:

@@ -27,6 +27,7 @@ import contextlib
 import random
 import socket
 import struct
+import time
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -205,3 +206,42 @@ def clear(server: AMQPServer) -> None:
     for link in list(server._links.values()):
         if link.fault is not None:
             link.fault.clear()
+
+
+# --- forced closes ------------------------------------------------------------------
+
+FORCED_TEXT = "Closed via management plugin"  # RabbitMQ's, for a close without a reason
+
+
+def close(
+    server: AMQPServer,
+    connection: str | None = None,
+    code: int = 320,
+    text: str = FORCED_TEXT,
+    channel: int | None = None,
+) -> int:
+    """Close the open connections (``connection``: the one whose ``connection_name``
+    or peer ``host:port`` it is) with Connection.Close ``code`` and ``text``, as the
+    broker closes one for an error; with ``channel``, only that channel of each, with
+    Channel.Close. The client answers CloseOk as to any close from the broker. How
+    many it closed."""
+    from amqpmock.errors import REPLY_NAMES, ChannelError, ConnectionError_
+
+    if code not in REPLY_NAMES:
+        raise ValueError(f"close: {code} is not an AMQP reply code ({sorted(REPLY_NAMES)})")
+    now = time.monotonic()
+    hit = 0
+    for link in list(server._links.values()):
+        conn = link.conn
+        if conn is None or conn.core is None or conn.core.closing:
+            continue
+        if not _matches(link, connection) or link.transport.is_closing():
+            continue
+        if channel is None:
+            conn.close_with(ConnectionError_(code, text), now)
+            hit += 1
+        elif conn.core.channel_is_open(channel):
+            conn.core.close_channel(channel, ChannelError(code, text))
+            hit += 1
+    server._flush()
+    return hit
