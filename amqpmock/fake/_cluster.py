@@ -23,12 +23,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pamqp.commands import Basic
-
 from amqpmock.errors import CONNECTION_FORCED, NOT_FOUND, ChannelError, ConnectionError_
+from amqpmock.fake import _queues
 from amqpmock.fake._restart import SHUTDOWN_TEXT, recover, unbind_quietly
-from amqpmock.fake._state import OPEN, Unacked
-from amqpmock.fake.commands import SendMethod
+from amqpmock.fake._state import Unacked
 from amqpmock.fake.model import Queue
 
 if TYPE_CHECKING:
@@ -100,7 +98,7 @@ def node_down(b: Broker, node: str) -> None:
                 unbind_quietly(vhost, queue)
                 b._delete_queue(queue)
                 continue
-            _cancel_consumers(queue)
+            _queues.cancel_consumers(queue)
             _take_back_unacked(b, queue)
 
 
@@ -122,17 +120,6 @@ def _take_back_unacked(b: Broker, queue: Queue) -> None:
                     ch.unacked[tag] = Unacked(record.entry, gone, None)
     for entry in reversed(held):
         queue.requeue(entry)
-
-
-def _cancel_consumers(queue: Queue) -> None:
-    """The consumers of a queue whose node went: gone, and told so (Basic.Cancel) where
-    the client announced ``consumer_cancel_notify``, as for a deleted queue."""
-    for consumer in list(queue.consumers):
-        ch = consumer.channel
-        ch.consumers.pop(consumer.tag, None)
-        if ch.conn.capabilities.get("consumer_cancel_notify") and ch.state == OPEN:
-            ch.conn.send(SendMethod(ch.id, Basic.Cancel(consumer_tag=consumer.tag)))
-        queue.remove_consumer(consumer)
 
 
 def node_up(b: Broker, node: str) -> None:

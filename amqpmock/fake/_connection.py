@@ -189,34 +189,27 @@ class CoreConnection:
         if ch is None:
             self.connection_error(ConnectionError_(CHANNEL_ERROR, exc.text), method)
             return
-        self.broker._close_channel(ch)
-        ch.state = CLOSING
-        self.send(
-            SendMethod(
-                channel_id,
-                ChannelMethods.Close(
-                    reply_code=exc.reply_code,
-                    reply_text=exc.reply_text,
-                    class_id=_class_id(method),
-                    method_id=_method_id(method),
-                ),
-            )
-        )
-        self.broker._notify_error(self, exc)
+        self._close_with(ch, exc, _class_id(method), _method_id(method))
 
     def close_channel(self, channel_id: int, exc: AMQPError) -> None:
         """Close channel ``channel_id`` from the broker's side with ``exc``'s code and
         text (a forced close: no method caused it, class and method ids 0)."""
         ch = self.channels.get(channel_id)
-        if ch is None or ch.state != OPEN:
-            return
+        if ch is not None and ch.state == OPEN:
+            self._close_with(ch, exc, 0, 0)
+
+    def _close_with(self, ch: Channel, exc: AMQPError, class_id: int, method_id: int) -> None:
+        """The channel's state goes, and the client gets Channel.Close with ``exc``."""
         self.broker._close_channel(ch)
         ch.state = CLOSING
         self.send(
             SendMethod(
-                channel_id,
+                ch.id,
                 ChannelMethods.Close(
-                    reply_code=exc.reply_code, reply_text=exc.reply_text, class_id=0, method_id=0
+                    reply_code=exc.reply_code,
+                    reply_text=exc.reply_text,
+                    class_id=class_id,
+                    method_id=method_id,
                 ),
             )
         )

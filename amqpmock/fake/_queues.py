@@ -58,17 +58,23 @@ def delete_queue(b: Broker, queue: Queue) -> int:
     b._dispatch_later.pop(queue, None)
     count = queue.message_count
     queue.purge()
+    cancel_consumers(queue)
+    for exchange in list(vhost.exchanges.values()):
+        for key in [k for k in exchange.bindings if k[0] is queue]:
+            b._remove_binding(vhost, exchange, key)
+    b._emit("queue_deleted", queue=queue)
+    return count
+
+
+def cancel_consumers(queue: Queue) -> None:
+    """The queue's consumers are gone, each told so (Basic.Cancel) where its client
+    announced ``consumer_cancel_notify``: its queue was deleted, or its node went."""
     for consumer in list(queue.consumers):
         ch = consumer.channel
         ch.consumers.pop(consumer.tag, None)
         if ch.conn.capabilities.get("consumer_cancel_notify") and ch.state == OPEN:
             ch.conn.send(SendMethod(ch.id, Basic.Cancel(consumer_tag=consumer.tag)))
     queue.consumers.clear()
-    for exchange in list(vhost.exchanges.values()):
-        for key in [k for k in exchange.bindings if k[0] is queue]:
-            b._remove_binding(vhost, exchange, key)
-    b._emit("queue_deleted", queue=queue)
-    return count
 
 
 # --- handlers ---

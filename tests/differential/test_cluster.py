@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from amqpmock.testing.cluster import fake_cluster
+from amqpmock.testing.cluster import FakeCluster, fake_cluster
 from amqpmock.testing.rabbitmq_cluster import RabbitMQCluster
 
 from .cluster_story import Observation, story
@@ -118,26 +118,22 @@ def rabbitmq_cluster() -> Iterator[RabbitMQCluster]:
         cluster.stop()
 
 
-@pytest.mark.rabbitmq
-def test_cluster_on_rabbitmq(rabbitmq_cluster: RabbitMQCluster) -> None:
-    cluster = rabbitmq_cluster
-    observed = story(
+def _story_on(cluster: RabbitMQCluster | FakeCluster) -> Observation:
+    return story(
         cluster.urls,
         cluster.stop_node,
         cluster.start_node,
         cluster.management_urls,
         cluster.node_names,
     )
-    assert_equal(EXPECTED, observed)
+
+
+@pytest.mark.rabbitmq
+def test_cluster_on_rabbitmq(rabbitmq_cluster: RabbitMQCluster) -> None:
+    assert_equal(EXPECTED, _story_on(rabbitmq_cluster))
 
 
 def test_cluster_on_the_fake() -> None:
     with fake_cluster(3) as cluster:
-        observed = story(
-            cluster.urls,
-            cluster.stop_node,
-            cluster.start_node,
-            cluster.management_urls,
-            cluster.node_names,
-        )
+        observed = _story_on(cluster)
     assert_equal(EXPECTED, observed)
