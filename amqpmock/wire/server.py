@@ -5,8 +5,10 @@ Rules this module keeps:
   ``AMQPConnection``) and the broker core; this module only moves bytes, keeps time and
   wakes up for deadlines.
 - Clocks live here: the wire protocol's deadlines (heartbeats, handshake and close
-  timeouts) run on ``time.monotonic()``; the broker's timers (TTL, expiry) run on the
-  broker's own clock. A broker on a ``VirtualClock`` is left to whoever moves that clock.
+  timeouts) run on the loop's ``time()`` (``time.monotonic()`` on asyncio's loop, a
+  virtual time on ``amqpmock.testing.virtual_loop``'s); the broker's timers (TTL,
+  expiry) run on the broker's own clock. A broker on a ``VirtualClock`` is left to
+  whoever moves that clock.
 - One bad connection never takes the server down: an exception while serving a socket
   is logged and closes that socket only.
 - Each socket is an ``asyncio.Protocol`` (``_Link``): bytes are handed to the protocol
@@ -232,7 +234,7 @@ class AMQPServer:
         on_advance = getattr(self.broker.clock, "on_advance", None)
         if isinstance(on_advance, list) and self._wake_timers in on_advance:
             on_advance.remove(self._wake_timers)
-        self.switchboard.close_all(time.monotonic())
+        self.switchboard.close_all(self._wire_now())
         self._flush()
         await self._links_gone(STOP_GRACE)
         for link in list(self._links.values()):
@@ -347,6 +349,11 @@ class AMQPServer:
 
     # -- time ---------------------------------------------------------------------------
 
+    def _wire_now(self) -> float:
+        """The wire deadlines' clock: the loop's time (on the loop)."""
+        loop = self._loop
+        return loop.time() if loop is not None else time.monotonic()
+
     def _wake_timers(self) -> None:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._on_timer)
@@ -359,13 +366,13 @@ class AMQPServer:
         # the wire deadlines (heartbeats, handshake and close timeouts) are coarse; taking
         # their minimum over every connection on each flush would make every message
         # cost O(connections), so it is refreshed at most every WIRE_DEADLINE_TTL
-        mono = time.monotonic()
+        mono = self._wire_now()
         if mono - self._wire_deadline_at > WIRE_DEADLINE_TTL:
             self._wire_deadline = self.switchboard.next_deadline()
             self._wire_deadline_at = mono
         wire = self._wire_deadline
         if wire is not None:
-            delay = min(delay, wire - time.monotonic())
+            delay = min(delay, wire - mono)
         if not isinstance(self.broker.clock, VirtualClock):
             broker_deadline = self.broker.next_deadline()
             if broker_deadline is not None:
@@ -384,7 +391,7 @@ class AMQPServer:
         if self._server is None:
             return
         try:
-            self.switchboard.handle_timeout(time.monotonic())
+            self.switchboard.handle_timeout(self._wire_now())
             if not isinstance(self.broker.clock, VirtualClock):
                 deadline = self.broker.next_deadline()
                 if deadline is not None and deadline <= self.broker.clock.now():
@@ -424,7 +431,7 @@ class _Link(asyncio.Protocol):
             self.transport.abort()
             return
         self.conn = server.switchboard.connect(
-            time.monotonic(), self.peer, server.broker.nodes[self.node]
+            server._wire_now(), self.peer, server.broker.nodes[self.node]
         )
         server._links[self.conn] = self
         faults.connected(self)  # a network fault for new connections, if any
@@ -487,7 +494,7 @@ class _Link(asyncio.Protocol):
         # the flush below writes whatever this causes: no need to queue another one
         server._flush_scheduled = True
         try:
-            conn.receive_data(data, time.monotonic())
+            conn.receive_data(data, server._wire_now())
         except Exception:
             log.exception("error serving %s; closing that connection", self.peer)
             self.transport.abort()
@@ -517,7 +524,7 @@ class _Link(asyncio.Protocol):
             self._handle(data)
         if self.conn is not None:
             with contextlib.suppress(Exception):
-                self.conn.receive_data(b"", time.monotonic())
+                self.conn.receive_data(b"", self.server._wire_now())
             self.server._flush()
         return False  # close our end too
 
