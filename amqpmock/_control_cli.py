@@ -69,7 +69,9 @@ def add_control_arguments(parser: argparse.ArgumentParser) -> None:
         sub.add_argument("resource", choices=("memory", "disk"))
     actions.add_parser("alarms", help="the alarms in effect")
     fault = actions.add_parser("fault", help="a network fault, in Toxiproxy's words")
-    fault.add_argument("kind", choices=("timeout", "reset_peer", "latency"))
+    fault.add_argument(
+        "kind", choices=("timeout", "reset_peer", "latency", "bandwidth", "slicer", "half_open")
+    )
     fault.add_argument(
         "--connection", metavar="NAME", help="only this connection (its name or host:port)"
     )
@@ -82,6 +84,11 @@ def add_control_arguments(parser: argparse.ArgumentParser) -> None:
     )
     fault.add_argument("--latency", type=_seconds, default=0.0, metavar="S")
     fault.add_argument("--jitter", type=_seconds, default=0.0, metavar="S")
+    fault.add_argument("--rate", type=_seconds, default=0.0, metavar="KB/S", help="bandwidth")
+    fault.add_argument("--average-size", type=int, default=0, metavar="BYTES", help="slicer")
+    fault.add_argument("--size-variation", type=int, default=0, metavar="BYTES")
+    fault.add_argument("--delay", type=_seconds, default=0.0, metavar="S", help="slicer")
+    fault.add_argument("--node", help="only connections to this node (index or name)")
     fault.add_argument("--new", action="store_true", help="connections made later too")
     actions.add_parser("clear-faults", help="end every network fault")
     actions.add_parser("reset", help="reset the broker to its start (as between tests)")
@@ -111,8 +118,15 @@ def _request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | None]
             body["connection"] = args.connection
         if args.for_ is not None:
             body["for"] = args.for_
-        if args.kind == "latency":
-            body["latency"], body["jitter"] = args.latency, args.jitter
+        if args.node is not None:
+            body["node"] = int(args.node) if args.node.isdigit() else args.node
+        numbers = {
+            "latency": ("latency", "jitter"),
+            "bandwidth": ("rate",),
+            "slicer": ("average_size", "size_variation", "delay"),
+        }
+        for name in numbers.get(args.kind, ()):
+            body[name] = getattr(args, name)
         return "POST", "faults", body
     if action == "clear-faults":
         return "DELETE", "faults", None

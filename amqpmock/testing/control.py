@@ -22,9 +22,13 @@ vhosts it has permissions on, and may not reset (a reset deletes users).
     POST   /amqpmock/alarms/memory|disk     raise a resource alarm (publishers blocked)
     DELETE /amqpmock/alarms/memory|disk     clear it
     GET    /amqpmock/alarms                 {"alarms": ["memory", ...]}
-    POST   /amqpmock/faults                 {"kind": "timeout" | "reset_peer" | "latency",
-                                             "connection": NAME or "host:port", "for": 5,
-                                             "latency": 0.2, "jitter": 0, "new": false}
+    POST   /amqpmock/faults                 {"kind": "timeout" | "reset_peer" | "latency"
+                                             | "bandwidth" | "slicer" | "half_open",
+                                             "connection": NAME or "host:port", "node":
+                                             1, "for": 5, "new": false, "latency": 0.2,
+                                             "jitter": 0, "rate": 64 (KB/s),
+                                             "average_size": 8, "size_variation": 4,
+                                             "delay": 0.001}
                                             (kind required; new: later connections too)
     DELETE /amqpmock/faults                 end every network fault
     POST   /amqpmock/close                  {"connection": NAME or "host:port", "code":
@@ -74,6 +78,15 @@ from amqpmock.wire import faults
 EVENTS = ("published", "delivered", "acked", "nacked", "returned", "dead_lettered")
 PREFIX = "/amqpmock"
 CONTROL_TAGS = frozenset({"administrator", "amqpmock"})
+# a fault's numbers (amqpmock.wire.faults.Toxic), 0 by default
+FAULT_NUMBERS = {
+    "latency": "seconds",
+    "jitter": "seconds",
+    "rate": "KB/s",
+    "average_size": "bytes",
+    "size_variation": "bytes",
+    "delay": "seconds",
+}
 
 
 def control_user(context: Context, headers: dict[str, str]) -> tuple[str, set[str] | None]:
@@ -357,7 +370,7 @@ class ControlAPI:
         if self.visible is not None:  # it cuts every user's connections
             raise ManagementError(401, "not_authorised", "Not administrator user")
         body = req.json()
-        fields = ("kind", "connection", "for", "latency", "jitter", "new")
+        fields = ("kind", "connection", "for", "new", "node", *FAULT_NUMBERS)
         unknown = sorted(set(body) - set(fields))
         if unknown:
             raise bad_request(
@@ -367,13 +380,18 @@ class ControlAPI:
         for_ = body.get("for")
         if for_ is not None and not _seconds(for_):
             raise bad_request("for: a number of seconds, 0 or more, or null")
-        for name in ("latency", "jitter"):
-            if not _seconds(body.get(name, 0)):
-                raise bad_request(f"{name}: a number of seconds, 0 or more")
+        for name, unit in FAULT_NUMBERS.items():
+            value = body.get(name, 0)
+            if not _seconds(value) or (unit == "bytes" and not float(value).is_integer()):
+                whole = "a whole" if unit == "bytes" else "a"
+                raise bad_request(f"{name}: {whole} number of {unit}, 0 or more")
         connection = body.get("connection")
         new = body.get("new", False)
         if not isinstance(new, bool):
             raise bad_request("new: true or false")
+        node = body.get("node")
+        if node is not None and (isinstance(node, bool) or not isinstance(node, (int, str))):
+            raise bad_request("node: a node's index or name")
         try:
             hit = self.fixture.fault(
                 str(body["kind"]),
@@ -381,7 +399,12 @@ class ControlAPI:
                 None if for_ is None else float(for_),
                 latency=float(body.get("latency", 0)),
                 jitter=float(body.get("jitter", 0)),
+                rate=float(body.get("rate", 0)),
+                average_size=int(body.get("average_size", 0)),
+                size_variation=int(body.get("size_variation", 0)),
+                delay=float(body.get("delay", 0)),
                 new=new,
+                node=node,
             )
         except ValueError as exc:
             raise bad_request(str(exc)) from None

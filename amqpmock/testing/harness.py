@@ -223,23 +223,32 @@ class BrokerFixture:
         *,
         latency: float = 0.0,
         jitter: float = 0.0,
+        rate: float = 0.0,
+        average_size: int = 0,
+        size_variation: int = 0,
+        delay: float = 0.0,
         new: bool = False,
+        node: int | str | None = None,
     ) -> int:
         """A network fault on the client connections open now, in Toxiproxy's words:
         ``"timeout"`` (nothing read, nothing written: the client's heartbeat check
         fires, and the broker closes it after two missed heartbeats as RabbitMQ does,
-        unseen by the client), ``"reset_peer"`` (TCP RST now, no Close) or
+        unseen by the client), ``"reset_peer"`` (TCP RST now, no Close),
         ``"latency"`` (the broker's bytes arrive ``latency`` s, plus up to ``jitter``,
-        later). ``connection``: only the one with that ``connection_name`` client
-        property or peer ``host:port``. Lasts ``for_`` seconds or until
-        ``clear_faults()``. Returns how many connections it hit; connections made
+        later), ``"bandwidth"`` (at ``rate`` KB/s at most), ``"slicer"`` (in pieces of
+        ``average_size`` bytes, give or take ``size_variation``, ``delay`` s apart) or
+        ``"half_open"`` (the broker loses the connection, the client's socket stays
+        open and swallows everything; reset when the fault ends). ``connection``: only
+        the one with that ``connection_name`` client property or peer ``host:port``;
+        ``node``: only those to that node (index or name). Lasts ``for_`` seconds or
+        until ``clear_faults()``. Returns how many connections it hit; connections made
         later are not affected unless ``new`` (then those made while it lasts are,
         from their first byte)."""
         server = _amqp_server(self.server)
+        toxic = faults.Toxic(kind, latency, jitter, rate, average_size, size_variation, delay)
+        index = None if node is None else self._node_index(node)
         return self.server.call(
-            lambda: faults.add(
-                server, kind, connection, for_, latency=latency, jitter=jitter, new=new
-            )
+            lambda: faults.add(server, toxic, connection, for_, new=new, node=index)
         )
 
     def close_connection(

@@ -138,8 +138,8 @@ def test_latency_delays_what_the_broker_sends(amqp_broker: BrokerFixture) -> Non
 
 
 def test_faults_refuse_unknown_kinds(amqp_broker: BrokerFixture) -> None:
-    with pytest.raises(ValueError, match="'slicer' is not one of timeout, reset_peer, latency"):
-        amqp_broker.fault("slicer")
+    with pytest.raises(ValueError, match="'slow' is not one of timeout, reset_peer, latency"):
+        amqp_broker.fault("slow")
     assert amqp_broker.fault("timeout", connection="nobody") == 0
 
 
@@ -164,13 +164,26 @@ def test_control_api_faults(amqp_broker: BrokerFixture, amqp_management_url: str
     assert time.monotonic() - began < 0.2
     slow.close()
     for bad, reason in [
-        ({"kind": "slicer"}, "fault: 'slicer' is not one of timeout, reset_peer, latency"),
+        (
+            {"kind": "slow"},
+            "fault: 'slow' is not one of timeout, reset_peer, latency, bandwidth, slicer,"
+            " half_open",
+        ),
+        ({"kind": "slicer"}, "fault: slicer needs average_size, in bytes, 1 or more"),
+        ({"kind": "bandwidth", "rate": 0}, "fault: bandwidth needs rate, in KB/s, more than 0"),
+        (
+            {"kind": "slicer", "average_size": 2.5},
+            "average_size: a whole number of bytes, 0 or more",
+        ),
+        ({"kind": "timeout", "node": 3}, "fault: node 3 is not one of this server's 1 nodes"),
+        ({"kind": "timeout", "node": "rabbit@x"}, "no node 'rabbit@x' (nodes: rabbit@localhost)"),
         ({"kind": "timeout", "for": "2"}, "for: a number of seconds, 0 or more, or null"),
         ({"kind": "latency", "latency": -1}, "latency: a number of seconds, 0 or more"),
         ({"kind": "timeout", "new": 1}, "new: true or false"),
         (
             {"kind": "timeout", "to": 1},
-            "unknown field(s) to: expected kind, connection, for, latency, jitter, new",
+            "unknown field(s) to: expected kind, connection, for, new, node, latency, jitter,"
+            " rate, average_size, size_variation, delay",
         ),
     ]:
         assert call(amqp_management_url, "POST", "/amqpmock/faults", bad) == (
